@@ -1,0 +1,1 @@
+"""The order book: orders, price levels and the two sides of a book."""
