@@ -1,0 +1,273 @@
+"""JSON Lines <-> commands and events: the only place prices become ticks and back.
+
+Commands arrive as JSON objects with a ``type`` and a ``ts``; decimal prices and amounts
+may be strings or JSON numbers (read exactly, never through floats). Anything malformed
+raises ``CommandError`` naming the field and the rule; nothing reaches the core then.
+Formats are documented in docs/commands-and-events.md.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from typing import Any, TypeVar
+
+from tokenfutures.domain.commands import (
+    AmendOrder,
+    CancelAll,
+    CancelOrder,
+    Command,
+    Deposit,
+    NewOrder,
+    SetPhase,
+    SetReferencePrice,
+)
+from tokenfutures.domain.rejects import RejectReason
+from tokenfutures.domain.values import OrderType, Phase, SelfTradePrevention, Side, TimeInForce
+from tokenfutures.engine.timestamps import parse_ts
+
+MAX_ID_LENGTH = 64
+E = TypeVar("E", bound=Enum)
+
+
+class CommandError(ValueError):
+    """A command that cannot be read; it names the field and the rule."""
+
+    def __init__(self, reason: RejectReason, field: str | None, detail: str) -> None:
+        super().__init__(f"{field}: {detail}" if field else detail)
+        self.reason = reason
+        self.field = field
+        self.detail = detail
+
+
+_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    # type: (required fields, optional fields) besides "type" and "ts"
+    "new_order": (
+        frozenset({"account", "client_order_id", "symbol", "side", "quantity"}),
+        frozenset(
+            {
+                "order_type",
+                "price",
+                "stop_price",
+                "time_in_force",
+                "post_only",
+                "self_trade_prevention",
+            }
+        ),  # fmt: skip
+    ),
+    "cancel_order": (frozenset({"account", "client_order_id", "symbol"}), frozenset()),
+    "amend_order": (
+        frozenset({"account", "client_order_id", "symbol"}),
+        frozenset({"price", "quantity"}),
+    ),
+    "cancel_all": (frozenset({"account"}), frozenset({"symbol"})),
+    "set_phase": (frozenset({"symbol", "phase"}), frozenset()),
+    "set_reference_price": (frozenset({"symbol", "price"}), frozenset()),
+    "deposit": (frozenset({"account", "amount"}), frozenset()),
+}
+
+COMMAND_TYPES = tuple(_FIELDS)
+
+
+class Codec:
+    """Reads commands and writes events for a set of instruments with known tick sizes."""
+
+    def __init__(self, tick_sizes: Mapping[str, Decimal], minor_units: int = 2) -> None:
+        self.tick_sizes = dict(tick_sizes)
+        self.minor_unit = Decimal(1).scaleb(-minor_units)
+        self._readers: dict[str, Callable[[Mapping[str, Any], int], Command]] = {
+            "new_order": self._new_order,
+            "cancel_order": self._cancel_order,
+            "amend_order": self._amend_order,
+            "cancel_all": self._cancel_all,
+            "set_phase": self._set_phase,
+            "set_reference_price": self._set_reference_price,
+            "deposit": self._deposit,
+        }
+
+    # --- reading commands ----------------------------------------------------------------
+
+    def decode_line(self, line: str) -> Command:
+        try:
+            data = json.loads(line, parse_float=Decimal)
+        except json.JSONDecodeError as exc:
+            raise CommandError(RejectReason.MALFORMED_COMMAND, None, f"not JSON: {exc}") from exc
+        return self.decode(data)
+
+    def decode(self, data: Any) -> Command:
+        if not isinstance(data, dict):
+            raise CommandError(RejectReason.MALFORMED_COMMAND, None, "must be a JSON object")
+        kind = data.get("type")
+        if kind is None:
+            raise CommandError(RejectReason.MISSING_FIELD, "type", "is required")
+        if kind not in self._readers:
+            raise CommandError(
+                RejectReason.UNKNOWN_COMMAND, "type", f"must be one of {', '.join(_FIELDS)}"
+            )
+        required, optional = _FIELDS[kind]
+        for name in sorted(required | {"ts"}):
+            if data.get(name) is None:
+                raise CommandError(RejectReason.MISSING_FIELD, name, f"is required for {kind}")
+        unknown = sorted(set(data) - required - optional - {"type", "ts"})
+        if unknown:
+            raise CommandError(RejectReason.INVALID_FIELD, unknown[0], f"is not a field of {kind}")
+        ts = self._ts(data["ts"])
+        return self._readers[kind](data, ts)
+
+    def _new_order(self, data: Mapping[str, Any], ts: int) -> Command:
+        symbol = _identifier(data, "symbol")
+        return NewOrder(
+            ts=ts,
+            account=_identifier(data, "account"),
+            client_order_id=_identifier(data, "client_order_id"),
+            symbol=symbol,
+            side=_enum(data, "side", Side),
+            order_type=_enum(data, "order_type", OrderType, OrderType.LIMIT),
+            quantity=_integer(data, "quantity"),
+            price=self._price(data, "price", symbol),
+            stop_price=self._price(data, "stop_price", symbol),
+            time_in_force=_enum(data, "time_in_force", TimeInForce, TimeInForce.GFD),
+            post_only=_boolean(data, "post_only"),
+            self_trade_prevention=_optional_enum(
+                data, "self_trade_prevention", SelfTradePrevention
+            ),
+        )
+
+    def _cancel_order(self, data: Mapping[str, Any], ts: int) -> Command:
+        return CancelOrder(
+            ts,
+            _identifier(data, "account"),
+            _identifier(data, "client_order_id"),
+            _identifier(data, "symbol"),
+        )
+
+    def _amend_order(self, data: Mapping[str, Any], ts: int) -> Command:
+        symbol = _identifier(data, "symbol")
+        quantity = None if data.get("quantity") is None else _integer(data, "quantity")
+        price = self._price(data, "price", symbol)
+        if price is None and quantity is None:
+            raise CommandError(
+                RejectReason.MISSING_FIELD, "price", "an amend needs a price or a quantity"
+            )
+        return AmendOrder(
+            ts,
+            _identifier(data, "account"),
+            _identifier(data, "client_order_id"),
+            symbol,
+            price=price,
+            quantity=quantity,
+        )
+
+    def _cancel_all(self, data: Mapping[str, Any], ts: int) -> Command:
+        symbol = None if data.get("symbol") is None else _identifier(data, "symbol")
+        return CancelAll(ts, _identifier(data, "account"), symbol)
+
+    def _set_phase(self, data: Mapping[str, Any], ts: int) -> Command:
+        return SetPhase(ts, _identifier(data, "symbol"), _enum(data, "phase", Phase))
+
+    def _set_reference_price(self, data: Mapping[str, Any], ts: int) -> Command:
+        symbol = _identifier(data, "symbol")
+        price = self._price(data, "price", symbol)
+        if price is None:
+            raise CommandError(RejectReason.MISSING_FIELD, "price", "is required")
+        return SetReferencePrice(ts, symbol, price)
+
+    def _deposit(self, data: Mapping[str, Any], ts: int) -> Command:
+        amount = _decimal(data, "amount")
+        units = amount / self.minor_unit
+        if units != units.to_integral_value():
+            raise CommandError(
+                RejectReason.INVALID_FIELD, "amount", f"must be a multiple of {self.minor_unit}"
+            )
+        return Deposit(ts, _identifier(data, "account"), int(units))
+
+    def _ts(self, raw: Any) -> int:
+        if not isinstance(raw, str):
+            raise CommandError(RejectReason.INVALID_FIELD, "ts", "must be an ISO-8601 string")
+        try:
+            return parse_ts(raw)
+        except ValueError as exc:
+            raise CommandError(
+                RejectReason.INVALID_FIELD, "ts", f"not ISO-8601 UTC: {exc}"
+            ) from exc
+
+    def _price(self, data: Mapping[str, Any], field: str, symbol: str) -> int | None:
+        if data.get(field) is None:
+            return None
+        value = _decimal(data, field)
+        tick = self.tick_sizes.get(symbol)
+        if tick is None:
+            raise CommandError(RejectReason.UNKNOWN_SYMBOL, "symbol", f"{symbol!r} is not listed")
+        ticks = value / tick
+        if ticks != ticks.to_integral_value():
+            raise CommandError(
+                RejectReason.PRICE_NOT_ON_TICK, field, f"{value} is not a multiple of tick {tick}"
+            )
+        return int(ticks)
+
+    # --- writing events and prices --------------------------------------------------------
+
+    def price_text(self, symbol: str, ticks: int) -> str:
+        return str(ticks * self.tick_sizes[symbol])
+
+    def money_text(self, minor: int) -> str:
+        return str(minor * self.minor_unit)
+
+
+def _identifier(data: Mapping[str, Any], field: str) -> str:
+    value = data.get(field)
+    if not isinstance(value, str) or not value.strip():
+        raise CommandError(RejectReason.INVALID_FIELD, field, "must be a non-empty string")
+    if len(value) > MAX_ID_LENGTH or not value.isprintable():
+        raise CommandError(
+            RejectReason.INVALID_FIELD, field, f"must be printable, at most {MAX_ID_LENGTH} chars"
+        )
+    return value
+
+
+def _integer(data: Mapping[str, Any], field: str) -> int:
+    value = data.get(field)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise CommandError(RejectReason.INVALID_FIELD, field, "must be a whole number of lots")
+    return value
+
+
+def _boolean(data: Mapping[str, Any], field: str) -> bool:
+    value = data.get(field, False)
+    if not isinstance(value, bool):
+        raise CommandError(RejectReason.INVALID_FIELD, field, "must be true or false")
+    return value
+
+
+def _decimal(data: Mapping[str, Any], field: str) -> Decimal:
+    value = data.get(field)
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise CommandError(RejectReason.INVALID_FIELD, field, "must be a decimal string")
+    try:
+        number = Decimal(value)
+    except InvalidOperation as exc:
+        raise CommandError(
+            RejectReason.INVALID_FIELD, field, f"{value!r} is not a decimal"
+        ) from exc
+    if not number.is_finite():
+        raise CommandError(RejectReason.INVALID_FIELD, field, "must be a finite decimal")
+    return number
+
+
+def _enum(data: Mapping[str, Any], field: str, kind: type[E], default: E | None = None) -> E:
+    value = data.get(field)
+    if value is None and default is not None:
+        return default
+    for member in kind:
+        if value == member.value:
+            return member
+    allowed = ", ".join(str(member.value) for member in kind)
+    raise CommandError(RejectReason.INVALID_FIELD, field, f"must be one of {allowed}")
+
+
+def _optional_enum(data: Mapping[str, Any], field: str, kind: type[E]) -> E | None:
+    if data.get(field) is None:
+        return None
+    return _enum(data, field, kind)

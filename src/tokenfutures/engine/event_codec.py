@@ -1,0 +1,67 @@
+"""Events -> JSON objects: ticks become decimal prices, minor units decimal amounts."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from enum import Enum
+from typing import Any
+
+from tokenfutures.domain.events import (
+    AuctionUncrossed,
+    CircuitBreakerTripped,
+    CommandRejected,
+    Event,
+    FundsDeposited,
+    OrderAccepted,
+    OrderAmended,
+    OrderCancelled,
+    OrderExpired,
+    PhaseChanged,
+    ReferencePriceSet,
+    StopTriggered,
+    TradeExecuted,
+)
+from tokenfutures.engine.codec import Codec
+from tokenfutures.engine.timestamps import format_ts
+
+EVENT_TYPES: dict[type, str] = {
+    OrderAccepted: "order_accepted",
+    CommandRejected: "rejected",
+    TradeExecuted: "trade",
+    OrderCancelled: "order_cancelled",
+    OrderAmended: "order_amended",
+    OrderExpired: "order_expired",
+    StopTriggered: "stop_triggered",
+    PhaseChanged: "phase_changed",
+    AuctionUncrossed: "auction_uncrossed",
+    CircuitBreakerTripped: "circuit_breaker_tripped",
+    ReferencePriceSet: "reference_price_set",
+    FundsDeposited: "funds_deposited",
+}
+
+PRICE_FIELDS = frozenset(
+    {"price", "stop_price", "lower_limit", "upper_limit", "band_low", "band_high", "last_price"}
+)
+MONEY_FIELDS = frozenset({"amount", "balance"})
+TIME_FIELDS = frozenset({"ts", "reopen_at"})
+
+
+def encode_event(event: Event, codec: Codec) -> dict[str, Any]:
+    """The JSON object of an event: ``type`` first, then its fields in declaration order."""
+    out: dict[str, Any] = {"type": EVENT_TYPES[type(event)]}
+    symbol = getattr(event, "symbol", None)
+    for field in fields(event):
+        value = getattr(event, field.name)
+        if value is None:
+            out[field.name] = None
+        elif field.name in TIME_FIELDS:
+            out[field.name] = format_ts(value)
+        elif field.name in PRICE_FIELDS and symbol is not None:
+            out[field.name] = codec.price_text(symbol, value)
+        elif field.name in MONEY_FIELDS:
+            out[field.name] = codec.money_text(value)
+        elif isinstance(value, Enum):
+            out[field.name] = value.value
+        else:
+            out[field.name] = value
+    return out
