@@ -6,33 +6,51 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+COMPILED := $(VENV)/.compiled
+CORE_SOURCES := setup.py $(wildcard src/tokenfutures/domain/*.py src/tokenfutures/domain/book/*.py)
 
-.PHONY: run test test-slow lint bench install clean
+.PHONY: run test test-slow test-pure lint bench install compile clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	TOKENFUTURES_COMPILE=0 $(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+# The matching core compiled with mypyc from the same sources; pure Python if that fails.
+$(COMPILED): $(STAMP) $(CORE_SOURCES)
+	@if $(BIN)/python setup.py build_ext --inplace > $(VENV)/compile.log 2>&1; then \
+		find src -name '*.so' -exec touch {} +; \
+		echo "compiled the matching core with mypyc"; \
+	else \
+		echo "note: could not compile the core (see $(VENV)/compile.log): pure Python it is"; \
+	fi
+	@touch $(COMPILED)
 
-run: $(STAMP)
+install: $(COMPILED)
+
+compile: $(COMPILED)
+
+run: $(COMPILED)
 	$(BIN)/tokenfutures demo
 
-test: $(STAMP)
+test: $(COMPILED)
 	$(BIN)/python -m pytest
 
-test-slow: $(STAMP)
+test-slow: $(COMPILED)
 	$(BIN)/python -m pytest -m slow
+
+test-pure: $(STAMP)
+	TOKENFUTURES_PURE_PYTHON=1 $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 
-bench: $(STAMP)
+bench: $(COMPILED)
 	$(BIN)/tokenfutures bench matching
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info
+	find src -name '*.so' -delete

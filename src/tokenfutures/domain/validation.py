@@ -102,9 +102,7 @@ def limit_problem(inst: Instrument, price: int | None, field: str) -> Problem | 
     reason = RejectReason.PRICE_OUTSIDE_LIMIT
     if field == "stop_price":
         reason = RejectReason.STOP_PRICE_OUTSIDE_LIMIT
-    return Problem(
-        reason, field, f"must be within the daily limits [{inst.lower_limit}, {inst.upper_limit}]"
-    )
+    return Problem(reason, field, "must be within the daily price limits")
 
 
 def check_new_order(inst: Instrument, cmd: NewOrder) -> Problem | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
 from enum import Enum
 from typing import Any
 
@@ -50,18 +49,18 @@ def encode_event(event: Event, codec: Codec) -> dict[str, Any]:
     """The JSON object of an event: ``type`` first, then its fields in declaration order."""
     out: dict[str, Any] = {"type": EVENT_TYPES[type(event)]}
     symbol = getattr(event, "symbol", None)
-    for field in fields(event):
-        value = getattr(event, field.name)
+    for name in event.FIELDS:
+        value = getattr(event, name)
         if value is None:
-            out[field.name] = None
-        elif field.name in TIME_FIELDS:
-            out[field.name] = format_ts(value)
-        elif field.name in PRICE_FIELDS and symbol is not None:
-            out[field.name] = codec.price_text(symbol, value)
-        elif field.name in MONEY_FIELDS:
-            out[field.name] = codec.money_text(value)
+            out[name] = None
+        elif name in TIME_FIELDS:
+            out[name] = format_ts(value)
+        elif name in PRICE_FIELDS and symbol is not None:
+            out[name] = codec.price_text(symbol, value)
+        elif name in MONEY_FIELDS:
+            out[name] = codec.money_text(value)
         elif isinstance(value, Enum):
-            out[field.name] = value.value
+            out[name] = value.value
         else:
-            out[field.name] = value
+            out[name] = value
     return out
