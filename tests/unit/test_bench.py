@@ -1,0 +1,258 @@
+"""The matching benchmark: the baseline book, the workload, the harness's checks and the CLI."""
+
+from __future__ import annotations
+
+import json
+import sys
+from array import array
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from tokenfutures.bench.baseline import BUY, SELL, BaselineBook
+from tokenfutures.bench.harness import load_engine_factory, run_benchmark
+from tokenfutures.bench.measure import (
+    Subject,
+    chunk_bounds,
+    percentile,
+    run_interleaved,
+    timing_of,
+)
+from tokenfutures.bench.verify import VerificationError, engine_trades, verify_run
+from tokenfutures.bench.workload import Workload, WorkloadSpec, build_workload
+from tokenfutures.cli import app
+from tokenfutures.domain.commands import AmendOrder, CancelOrder, NewOrder
+from tokenfutures.domain.events import TradeExecuted
+from tokenfutures.domain.rules import price_limits
+
+SMALL = WorkloadSpec(commands=3_000, warmup_commands=300, seed=7)
+
+
+@pytest.fixture(scope="module")
+def small() -> Workload:
+    return build_workload(SMALL)
+
+
+# --- the baseline book ---------------------------------------------------------------------
+
+
+def test_fifo_at_one_level() -> None:
+    book = BaselineBook()
+    book.submit("a", "s1", SELL, 100, 2, ioc=False)
+    book.submit("b", "s2", SELL, 100, 2, ioc=False)
+    assert book.submit("c", "b1", BUY, 100, 3, ioc=False) == [
+        (100, 2, "b1", "s1"),
+        (100, 1, "b1", "s2"),
+    ]
+    assert book.depth() == ([], [(100, 1)])
+
+
+def test_trade_prints_at_the_resting_price() -> None:
+    book = BaselineBook()
+    book.submit("a", "b1", BUY, 98, 5, ioc=False)
+    book.submit("a", "b2", BUY, 97, 5, ioc=False)
+    assert book.submit("b", "s1", SELL, 90, 7, ioc=False) == [
+        (98, 5, "b1", "s1"),
+        (97, 2, "b2", "s1"),
+    ]
+    assert book.depth() == ([(97, 3)], [])
+
+
+def test_ioc_remainder_is_cancelled() -> None:
+    book = BaselineBook()
+    book.submit("a", "s1", SELL, 100, 2, ioc=False)
+    assert book.submit("b", "b1", BUY, 101, 5, ioc=True) == [(100, 2, "b1", "s1")]
+    assert book.depth() == ([], [])
+    assert ("b", "b1") not in book.orders
+
+
+def test_self_trade_cancels_the_incoming_remainder() -> None:
+    book = BaselineBook()
+    book.submit("b", "s1", SELL, 100, 1, ioc=False)
+    book.submit("a", "s2", SELL, 100, 2, ioc=False)
+    book.submit("b", "s3", SELL, 100, 4, ioc=False)
+    assert book.submit("a", "b1", BUY, 100, 5, ioc=False) == [(100, 1, "b1", "s1")]
+    assert book.depth() == ([], [(100, 6)])
+    assert ("a", "b1") not in book.orders
+    assert ("a", "s2") in book.orders
+
+
+def test_amend_loses_priority_and_may_trade_at_once() -> None:
+    book = BaselineBook()
+    book.submit("a", "s1", SELL, 100, 1, ioc=False)
+    book.submit("b", "s2", SELL, 100, 1, ioc=False)
+    assert book.amend("a", "s1", 101) == []
+    assert book.amend("a", "s1", 100) == []
+    assert book.submit("c", "b1", BUY, 100, 1, ioc=False) == [(100, 1, "b1", "s2")]
+    book.submit("c", "b2", BUY, 99, 3, ioc=False)
+    assert book.amend("c", "b2", 100) == [(100, 1, "b2", "s1")]
+    assert book.depth() == ([(100, 2)], [])
+
+
+def test_cancel_and_amend_of_dead_orders_are_ignored() -> None:
+    book = BaselineBook()
+    book.submit("a", "s1", SELL, 100, 1, ioc=False)
+    book.submit("b", "b1", BUY, 100, 1, ioc=False)
+    book.cancel("a", "s1")
+    book.cancel("z", "nope")
+    assert book.amend("a", "s1", 99) == []
+    assert book.depth() == ([], [])
+    assert book.orders == {}
+
+
+# --- the workload --------------------------------------------------------------------------
+
+
+def test_workload_mix_is_within_tolerance(small: Workload) -> None:
+    counts = small.stats.counts
+    assert sum(counts.values()) == len(small.timed) == SMALL.commands
+    shares = {kind: count / SMALL.commands for kind, count in counts.items()}
+    assert shares["new_gtc"] == pytest.approx(0.09, abs=0.02)
+    assert shares["ioc"] == pytest.approx(0.03, abs=0.015)
+    assert shares["cancel"] == pytest.approx(0.06, abs=0.02)
+    assert shares["amend"] == pytest.approx(0.82, abs=0.03)
+
+
+def test_workload_is_deterministic_for_a_seed(small: Workload) -> None:
+    again = build_workload(SMALL)
+    other = build_workload(replace(SMALL, seed=8))
+    assert again.prefill + again.warmup + again.timed == small.prefill + small.warmup + small.timed
+    assert other.timed != small.timed
+
+
+def test_prefill_rests_without_crossing(small: Workload) -> None:
+    book = BaselineBook()
+    assert all(book.handle(command) == [] for command in small.prefill)
+    bids, asks = book.depth()
+    assert len(small.prefill) == 1_000
+    assert len(bids) + len(asks) == small.stats.prefill_levels == 700
+    assert bids[0][0] < asks[0][0]
+
+
+def test_stream_targets_live_orders_with_real_changes(small: Workload) -> None:
+    lowest, highest = price_limits(SMALL.reference_price, SMALL.price_limit_bp)
+    book = BaselineBook()
+    commands = [*small.prefill, *small.warmup, *small.timed]
+    for previous, command in zip(commands, commands[1:], strict=False):
+        assert command.ts == previous.ts + 1
+    for command in commands:
+        if isinstance(command, CancelOrder | AmendOrder):
+            order = book.orders[(command.account, command.client_order_id)]
+            assert not isinstance(command, AmendOrder) or command.price != order.price
+        if isinstance(command, NewOrder | AmendOrder):
+            assert command.price is not None
+            assert lowest < command.price < highest
+        book.handle(command)
+    assert 700 <= len(book.orders) <= 1_300
+
+
+# --- the harness ---------------------------------------------------------------------------
+
+
+def test_percentile_is_nearest_rank() -> None:
+    ordered = list(range(1, 1_001))
+    assert percentile(ordered, 500) == 500
+    assert percentile(ordered, 990) == 990
+    assert percentile(ordered, 999) == 999
+    assert percentile([7], 999) == 7
+
+
+def test_timing_from_raw_stamps_skips_the_gaps_between_chunks() -> None:
+    chunks = chunk_bounds(4, size=2)
+    assert chunks == [(0, 2), (2, 4)]
+    timing = timing_of(array("q", [0, 1_000, 3_000, 10_000, 11_000, 15_000]), chunks)
+    assert timing.cmds_per_s == pytest.approx(500_000)
+    assert timing.p50_us == pytest.approx(1.0)
+    assert timing.p999_us == pytest.approx(4.0)
+
+
+def test_engine_trades_equal_the_baseline_trades(small: Workload) -> None:
+    untimed = small.prefill + small.warmup
+    chunks = chunk_bounds(len(small.timed), size=700)
+    exchange = load_engine_factory(small)()
+    book = BaselineBook()
+    engine = Subject(
+        exchange.handle,
+        lambda: exchange.depth(SMALL.symbol),
+        untimed,
+        len(small.timed),
+        len(chunks),
+    )
+    baseline = Subject(book.handle, book.depth, untimed, len(small.timed), len(chunks))
+    run_interleaved((engine, baseline), small.timed, chunks, flip=False)
+    depths = (engine.final_depth(), baseline.final_depth())
+    trades = verify_run(untimed + small.timed, engine.outputs, baseline.outputs, depths)
+    assert trades == sum(map(len, baseline.outputs)) > 0
+    assert all(stamp > 0 for stamp in engine.stamps)
+    assert all(stamp > 0 for stamp in baseline.stamps)
+
+
+class _DroppingEngine:
+    """The real engine, except that it loses the first trade it reports."""
+
+    def __init__(self, workload: Workload) -> None:
+        self.exchange = load_engine_factory(workload)()
+        self.dropped = False
+
+    def handle(self, command: Any) -> list[Any]:
+        events: list[Any] = self.exchange.handle(command)
+        if not self.dropped and engine_trades(events):
+            self.dropped = True
+            return [e for e in events if type(e) is not TradeExecuted]
+        return events
+
+    def depth(self, symbol: str) -> Any:
+        return self.exchange.depth(symbol)
+
+
+def test_a_lost_trade_fails_verification(small: Workload) -> None:
+    with pytest.raises(VerificationError, match="trades differ at command"):
+        run_benchmark(small, 1, lambda: _DroppingEngine(small))
+
+
+def test_a_changed_event_stream_fails_verification(small: Workload) -> None:
+    engines = iter([load_engine_factory(small)(), _DroppingEngine(small)])
+    with pytest.raises(VerificationError, match="event stream changed in repetition 2"):
+        run_benchmark(small, 2, lambda: next(engines))
+
+
+def test_benchmark_reports_medians_of_verified_runs(small: Workload) -> None:
+    result = run_benchmark(small, 2, load_engine_factory(small), chunk_commands=500)
+    assert result.repetitions == 2
+    assert len(result.event_hash) == 64
+    assert result.engine.timing.cmds_per_s > 0
+    assert result.baseline.bytes_per_order > 0
+    assert result.ratio == result.engine.timing.cmds_per_s / result.baseline.timing.cmds_per_s
+
+
+# --- the command line ----------------------------------------------------------------------
+
+
+def test_cli_json_has_the_documented_fields() -> None:
+    result = CliRunner().invoke(
+        app, ["bench", "matching", "--commands", "400", "--repeat", "1", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert set(report) == {
+        "engine",
+        "baseline",
+        "ratio",
+        "workload",
+        "event_hash",
+        "repetitions",
+        "machine",
+    }
+    figures = {"cmds_per_s", "p50_us", "p99_us", "p999_us", "bytes_per_order"}
+    assert set(report["engine"]) == set(report["baseline"]) == figures
+    assert report["repetitions"] == 1
+    assert report["workload"]["timed_commands"] == 400
+
+
+def test_cli_exits_2_when_the_engine_cannot_be_imported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "tokenfutures.domain.exchange", None)
+    result = CliRunner().invoke(app, ["bench", "matching", "--commands", "100", "--repeat", "1"])
+    assert result.exit_code == 2
+    assert "the engine cannot be imported" in result.stderr
