@@ -1,0 +1,427 @@
+"""Product and contract specifications, their validation, and the listing calendar.
+
+A *product* (``ProductSpec``, e.g. TKN) is the standing rulebook entry: underlying index,
+contract size, tick, limits, margin, sessions, expiry rule. A *contract* (``ListedContract``,
+e.g. ``TKN2612``) is one delivery month of a product with its dates worked out on a
+``TradingCalendar``. Listing rule: ``listed_months`` consecutive months trade at once; the
+nearest is the first month whose last trading day is on or after the given date; a month
+starts trading the business day after the contract ``listed_months`` earlier expired.
+
+Decimals only: specifications are exact decimal numbers, never floats. ``parse_products``
+turns a loaded document (e.g. ``data/products.toml``) into validated specs and raises
+``ProductSpecError`` naming the product, the field and the broken rule.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, fields
+from datetime import date, time
+from decimal import Decimal
+from typing import Any
+
+from tokenfutures.domain.calendar import (
+    TradingCalendar,
+    check_last_trading_day_rule,
+    last_trading_day,
+)
+from tokenfutures.domain.rules import InstrumentRules
+
+EXCHANGE_TIMEZONE = "Asia/Shanghai"
+FINAL_SETTLEMENT_METHODS = ("average_of_index_fixings",)
+HUNDRED = Decimal(100)
+_CODE = re.compile(r"[A-Z]{1,8}")
+_INDEX_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,31}")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+_SYMBOL = re.compile(r"([A-Z]{1,8})(\d{2})(0[1-9]|1[0-2])")
+
+
+class ProductSpecError(ValueError):
+    """A product specification breaks a rule: ``product CODE: field: rule``."""
+
+
+class ContractNotListedError(ValueError):
+    """A symbol does not name a contract listed on the given date."""
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A trading session in exchange local time; a night session may cross midnight."""
+
+    start: time
+    end: time
+
+    @property
+    def crosses_midnight(self) -> bool:
+        return self.end < self.start
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+@dataclass(frozen=True, slots=True)
+class ProductSpec:
+    code: str
+    name: str
+    underlying: str
+    underlying_description: str
+    currency: str
+    currency_minor_units: int
+    contract_size: Decimal
+    contract_unit: str
+    quotation_unit: str
+    tick_size: Decimal
+    price_limit_pct: Decimal
+    margin_pct: Decimal
+    circuit_breaker_pct: Decimal
+    listed_months: int
+    last_trading_day_rule: str
+    final_settlement_method: str
+    final_settlement_days: int
+    sessions: tuple[Session, ...]
+    position_limit: int
+    max_order_quantity: int
+    fee_per_lot: Decimal
+    fee_rate: Decimal
+    reference_price: Decimal
+    night_session: Session | None = None
+
+    def __post_init__(self) -> None:
+        for check in _CHECKS:
+            check(self)
+
+    @property
+    def minor_unit(self) -> Decimal:
+        return Decimal(1).scaleb(-self.currency_minor_units)
+
+    @property
+    def tick_value(self) -> Decimal:
+        """Money per lot for a one-tick move, in currency, to the minor unit."""
+        return (self.tick_size * self.contract_size).quantize(self.minor_unit)
+
+    @property
+    def tick_value_minor_units(self) -> int:
+        return int(self.tick_value / self.minor_unit)
+
+
+@dataclass(frozen=True, slots=True)
+class ListedContract:
+    """One contract month; ``provisional`` when its dates rest on the weekday fallback."""
+
+    symbol: str
+    product: ProductSpec
+    year: int
+    month: int
+    first_trading_day: date
+    last_trading_day: date
+    final_settlement_window: tuple[date, ...]
+    provisional: bool
+
+
+# --- validation of a ProductSpec -------------------------------------------------------------
+
+
+def _fail(spec: ProductSpec, field: str, rule: str) -> ProductSpecError:
+    return ProductSpecError(f"product {spec.code}: {field}: {rule}")
+
+
+def _is_whole(value: Decimal) -> bool:
+    return value.is_finite() and value == value.to_integral_value()
+
+
+def _check_names(spec: ProductSpec) -> None:
+    if not _CODE.fullmatch(spec.code):
+        raise _fail(spec, "code", "must be 1 to 8 uppercase letters A-Z")
+    if not _INDEX_CODE.fullmatch(spec.underlying):
+        raise _fail(spec, "underlying", "must be an index code of A-Z, 0-9 and '-'")
+    if not _CURRENCY.fullmatch(spec.currency):
+        raise _fail(spec, "currency", "must be a three-letter ISO 4217 code")
+    if not 0 <= spec.currency_minor_units <= 6:
+        raise _fail(spec, "currency_minor_units", "must be between 0 and 6")
+    for field in ("name", "underlying_description", "contract_unit", "quotation_unit"):
+        if not str(getattr(spec, field)).strip():
+            raise _fail(spec, field, "must not be empty")
+
+
+def _check_sizes(spec: ProductSpec) -> None:
+    for field in ("contract_size", "tick_size", "reference_price"):
+        value: Decimal = getattr(spec, field)
+        if not value.is_finite() or value <= 0:
+            raise _fail(spec, field, "must be positive")
+    if not _is_whole(spec.tick_size * spec.contract_size / spec.minor_unit):
+        raise _fail(spec, "tick_size", "tick_size x contract_size must be whole minor units")
+    if not _is_whole(spec.reference_price / spec.tick_size):
+        raise _fail(spec, "reference_price", f"must be on the tick grid of {spec.tick_size}")
+
+
+def _check_percentages(spec: ProductSpec) -> None:
+    for field in ("price_limit_pct", "margin_pct", "circuit_breaker_pct"):
+        value: Decimal = getattr(spec, field)
+        if not (value.is_finite() and 0 < value < HUNDRED):
+            raise _fail(spec, field, "must be a percentage between 0 and 100 (exclusive)")
+        if not _is_whole(value * HUNDRED):
+            raise _fail(spec, field, "must be a whole number of basis points (0.01 %)")
+    if spec.circuit_breaker_pct >= spec.price_limit_pct:
+        raise _fail(spec, "circuit_breaker_pct", "must be smaller than price_limit_pct")
+    if spec.margin_pct < spec.price_limit_pct:
+        raise _fail(spec, "margin_pct", "must be at least price_limit_pct")
+
+
+def _check_listing(spec: ProductSpec) -> None:
+    if not 1 <= spec.listed_months <= 24:
+        raise _fail(spec, "listed_months", "must be between 1 and 24")
+    try:
+        check_last_trading_day_rule(spec.last_trading_day_rule)
+    except ValueError as error:
+        raise _fail(spec, "last_trading_day_rule", str(error)) from None
+    if spec.final_settlement_method not in FINAL_SETTLEMENT_METHODS:
+        known = ", ".join(FINAL_SETTLEMENT_METHODS)
+        raise _fail(spec, "final_settlement_method", f"must be one of: {known}")
+    if spec.final_settlement_days < 1:
+        raise _fail(spec, "final_settlement_days", "must be at least 1")
+
+
+def _check_sessions(spec: ProductSpec) -> None:
+    if not spec.sessions:
+        raise _fail(spec, "sessions", "must list at least one day session")
+    previous_end: time | None = None
+    for position, session in enumerate(spec.sessions):
+        if session.start >= session.end:
+            raise _fail(spec, f"sessions[{position}]", "start must be before end")
+        if previous_end is not None and session.start < previous_end:
+            raise _fail(spec, f"sessions[{position}]", "must start after the previous one ends")
+        previous_end = session.end
+    night = spec.night_session
+    if night is None:
+        return
+    first_start, last_end = spec.sessions[0].start, spec.sessions[-1].end
+    if night.start == night.end:
+        raise _fail(spec, "night_session", "start and end must differ")
+    if night.start < last_end or (night.crosses_midnight and night.end > first_start):
+        raise _fail(spec, "night_session", "must not overlap the day sessions")
+
+
+def _check_trading(spec: ProductSpec) -> None:
+    if spec.position_limit < 1:
+        raise _fail(spec, "position_limit", "must be at least 1 lot")
+    if not 1 <= spec.max_order_quantity <= spec.position_limit:
+        raise _fail(spec, "max_order_quantity", "must be between 1 and position_limit")
+    if not spec.fee_per_lot.is_finite() or spec.fee_per_lot < 0:
+        raise _fail(spec, "fee_per_lot", "must not be negative")
+    if not _is_whole(spec.fee_per_lot / spec.minor_unit):
+        raise _fail(spec, "fee_per_lot", "must be whole minor units of the currency")
+    if not (spec.fee_rate.is_finite() and 0 <= spec.fee_rate < 1):
+        raise _fail(spec, "fee_rate", "must be a fraction of turnover, at least 0 and below 1")
+
+
+_CHECKS = (
+    _check_names,
+    _check_sizes,
+    _check_percentages,
+    _check_listing,
+    _check_sessions,
+    _check_trading,
+)
+
+
+# --- parsing a products document ---------------------------------------------------------------
+
+_CLOCK = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
+
+
+def parse_products(data: Mapping[str, Any]) -> dict[str, ProductSpec]:
+    """Validated specs by code from a document of ``[[products]]`` tables.
+
+    Decimal fields take ``Decimal``, ``int`` or decimal strings, never floats (read TOML with
+    ``parse_float=Decimal``); times are ``"HH:MM"`` strings in exchange local time.
+    """
+    unknown = sorted(set(data) - {"products"})
+    if unknown:
+        raise ProductSpecError(f"{unknown[0]}: unknown top-level key; expected [[products]]")
+    entries = data.get("products")
+    if not isinstance(entries, list) or not entries:
+        raise ProductSpecError("products: must be a non-empty list of [[products]] tables")
+    products: dict[str, ProductSpec] = {}
+    for position, entry in enumerate(entries):
+        spec = _parse_product(entry, position)
+        if spec.code in products:
+            raise _fail(spec, "code", "is defined more than once")
+        products[spec.code] = spec
+    return products
+
+
+def _parse_product(entry: Any, position: int) -> ProductSpec:
+    if not isinstance(entry, Mapping):
+        raise ProductSpecError(f"products[{position}]: must be a table")
+    code = entry.get("code")
+    label = f"product {code}" if isinstance(code, str) and code else f"products[{position}]"
+    unknown = sorted(set(entry) - {field.name for field in fields(ProductSpec)})
+    if unknown:
+        raise ProductSpecError(f"{label}: {unknown[0]}: unknown field")
+    values: dict[str, Any] = {}
+    for field in fields(ProductSpec):
+        if field.name not in entry:
+            if field.default is MISSING:
+                raise ProductSpecError(f"{label}: {field.name}: is required")
+        elif field.type in _SCALAR_PARSERS:
+            values[field.name] = _SCALAR_PARSERS[field.type](label, field.name, entry[field.name])
+    sessions = entry["sessions"]
+    if not isinstance(sessions, list):
+        raise ProductSpecError(f"{label}: sessions: must be a list of {{start, end}} tables")
+    values["sessions"] = tuple(
+        _session(label, f"sessions[{index}]", raw) for index, raw in enumerate(sessions)
+    )
+    if "night_session" in entry:
+        values["night_session"] = _session(label, "night_session", entry["night_session"])
+    return ProductSpec(**values)
+
+
+def _text(label: str, field: str, raw: Any) -> str:
+    if not isinstance(raw, str):
+        raise ProductSpecError(f"{label}: {field}: must be a string")
+    return raw
+
+
+def _integer(label: str, field: str, raw: Any) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        raise ProductSpecError(f"{label}: {field}: must be an integer")
+    return raw
+
+
+def _decimal(label: str, field: str, raw: Any) -> Decimal:
+    if isinstance(raw, float):
+        raise ProductSpecError(f"{label}: {field}: must be an exact decimal, not a float")
+    if isinstance(raw, bool) or not isinstance(raw, Decimal | int | str):
+        raise ProductSpecError(f"{label}: {field}: must be a decimal number")
+    try:
+        value = Decimal(raw)
+    except ArithmeticError:
+        raise ProductSpecError(f"{label}: {field}: {raw!r} is not a decimal number") from None
+    if not value.is_finite():
+        raise ProductSpecError(f"{label}: {field}: must be a finite number")
+    return value
+
+
+def _session(label: str, field: str, raw: Any) -> Session:
+    if not isinstance(raw, Mapping) or set(raw) != {"start", "end"}:
+        raise ProductSpecError(f"{label}: {field}: must be a table with start and end only")
+    return Session(
+        _clock(label, f"{field}.start", raw["start"]), _clock(label, f"{field}.end", raw["end"])
+    )
+
+
+def _clock(label: str, field: str, raw: Any) -> time:
+    match = _CLOCK.fullmatch(raw) if isinstance(raw, str) else None
+    if match is None:
+        raise ProductSpecError(f"{label}: {field}: must be a time as HH:MM (00:00 to 23:59)")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+_SCALAR_PARSERS: dict[object, Callable[[str, str, Any], object]] = {
+    "str": _text,
+    "int": _integer,
+    "Decimal": _decimal,
+}
+
+
+# --- listing calendar --------------------------------------------------------------------------
+
+
+def contract_symbol(code: str, year: int, month: int) -> str:
+    return f"{code}{year % 100:02d}{month:02d}"
+
+
+def _add_months(year: int, month: int, count: int) -> tuple[int, int]:
+    years, month_index = divmod(year * 12 + month - 1 + count, 12)
+    return years, month_index + 1
+
+
+def contract_month(
+    product: ProductSpec, calendar: TradingCalendar, year: int, month: int
+) -> ListedContract:
+    """The contract of one delivery month, with its dates worked out on ``calendar``."""
+    rule = product.last_trading_day_rule
+    last = last_trading_day(rule, calendar, year, month)
+    replaced = _add_months(year, month, -product.listed_months)
+    first = calendar.next_business_day(last_trading_day(rule, calendar, *replaced))
+    window = calendar.business_days_ending(last, product.final_settlement_days)
+    return ListedContract(
+        symbol=contract_symbol(product.code, year, month),
+        product=product,
+        year=year,
+        month=month,
+        first_trading_day=first,
+        last_trading_day=last,
+        final_settlement_window=window,
+        provisional=calendar.is_provisional(last),  # the latest of all its dates
+    )
+
+
+def _product_listing(
+    product: ProductSpec, calendar: TradingCalendar, on: date
+) -> list[ListedContract]:
+    year, month = _add_months(on.year, on.month, -1)
+    while last_trading_day(product.last_trading_day_rule, calendar, year, month) < on:
+        year, month = _add_months(year, month, 1)
+    return [
+        contract_month(product, calendar, *_add_months(year, month, step))
+        for step in range(product.listed_months)
+    ]
+
+
+def listed_contracts(
+    products: Mapping[str, ProductSpec], calendar: TradingCalendar, on: date
+) -> list[ListedContract]:
+    """Every contract listed on ``on``, by product code, then expiry."""
+    return [
+        contract
+        for code in sorted(products)
+        for contract in _product_listing(products[code], calendar, on)
+    ]
+
+
+def find_contract(
+    products: Mapping[str, ProductSpec], calendar: TradingCalendar, symbol: str, on: date
+) -> ListedContract:
+    """The listed contract named ``symbol`` (e.g. ``TKN2612``) on ``on``."""
+    match = _SYMBOL.fullmatch(symbol)
+    if match is None:
+        raise ContractNotListedError(f"{symbol!r} is not a contract symbol such as TKN2612")
+    code = match.group(1)
+    if code not in products:
+        known = ", ".join(sorted(products))
+        raise ContractNotListedError(f"{symbol}: unknown product {code!r} (products: {known})")
+    listing = _product_listing(products[code], calendar, on)
+    for contract in listing:
+        if contract.symbol == symbol:
+            return contract
+    raise ContractNotListedError(
+        f"{symbol} is not listed on {on.isoformat()}; "
+        f"{code} lists {listing[0].symbol} to {listing[-1].symbol}"
+    )
+
+
+# --- core rules --------------------------------------------------------------------------------
+
+
+def _basis_points(spec: ProductSpec, field: str) -> int:
+    value: Decimal = getattr(spec, field) * HUNDRED
+    if not _is_whole(value):
+        raise _fail(spec, field, "must be a whole number of basis points (0.01 %)")
+    return int(value)
+
+
+def to_instrument_rules(contract: ListedContract) -> InstrumentRules:
+    """The core's integer trading rules for one listed contract."""
+    spec = contract.product
+    reference = spec.reference_price / spec.tick_size
+    if not _is_whole(reference):
+        raise _fail(spec, "reference_price", f"must be on the tick grid of {spec.tick_size}")
+    return InstrumentRules(
+        symbol=contract.symbol,
+        reference_price=int(reference),
+        price_limit_bp=_basis_points(spec, "price_limit_pct"),
+        max_order_quantity=spec.max_order_quantity,
+        circuit_breaker_bp=_basis_points(spec, "circuit_breaker_pct"),
+    )
