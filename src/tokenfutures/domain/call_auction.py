@@ -21,13 +21,25 @@ if TYPE_CHECKING:
 
 
 def uncross(inst: Instrument, ts: int, out: list[Event], reported: bool) -> None:
-    """Trade out the crossed part of the book; report it when leaving an auction."""
-    result = uncross_price(inst.bids.depth(), inst.asks.depth(), inst.reference)
-    if result is None:
-        if reported:
-            out.append(AuctionUncrossed(ts, inst.symbol, None, 0, 0))
-        return
-    price = result.price
+    """Trade out the crossed part of the book; report it when leaving an auction.
+
+    Self-trade prevention can cancel orders the auction price counted on; the uncross is
+    then repeated on what remains, so the book never stays crossed.
+    """
+    rounds = 0
+    while True:
+        result = uncross_price(inst.bids.depth(), inst.asks.depth(), inst.reference)
+        if result is None:
+            if reported and rounds == 0:
+                out.append(AuctionUncrossed(ts, inst.symbol, None, 0, 0))
+            return
+        volume = _uncross_at(inst, result.price, ts, out)
+        out.append(AuctionUncrossed(ts, inst.symbol, result.price, volume, result.imbalance))
+        rounds += 1
+
+
+def _uncross_at(inst: Instrument, price: int, ts: int, out: list[Event]) -> int:
+    """Match every buy at or above ``price`` with every sell at or below it, in priority."""
     buys = [o for o in inst.bids.orders() if o.price >= price]
     sells = [o for o in inst.asks.orders() if o.price <= price]
     volume = 0
@@ -68,10 +80,10 @@ def uncross(inst: Instrument, ts: int, out: list[Event], reported: bool) -> None
         if sell.leaves == 0:
             s += 1
     if volume:
-        inst.last_price = price
+        inst.record_print(price)
         if inst.breaker is not None:
             inst.breaker.record(ts, price)
-    out.append(AuctionUncrossed(ts, inst.symbol, price, volume, result.imbalance))
+    return volume
 
 
 def _fill(inst: Instrument, side: BookSide, order: Order, quantity: int) -> None:

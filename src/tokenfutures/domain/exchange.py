@@ -70,15 +70,24 @@ class Exchange:
         self._handlers[type(command)](command, out)
         return out
 
+    def _instrument(
+        self, cmd: Command, symbol: str, kind: str, out: list[Event]
+    ) -> Instrument | None:
+        """The command's instrument, after any time-driven change due by ``cmd.ts``."""
+        inst = self.instruments.get(symbol)
+        if inst is None:
+            out.append(_rejected(cmd, kind, _unknown_symbol(symbol)))
+            return None
+        if inst.reopen_at is not None:
+            inst.advance(cmd.ts, out)
+        return inst
+
     # --- orders ----------------------------------------------------------------------------
 
     def _new_order(self, cmd: NewOrder, out: list[Event]) -> None:
-        inst = self.instruments.get(cmd.symbol)
+        inst = self._instrument(cmd, cmd.symbol, "new_order", out)
         if inst is None:
-            out.append(_rejected(cmd, "new_order", _unknown_symbol(cmd.symbol)))
             return
-        if inst.reopen_at is not None:
-            inst.advance(cmd.ts, out)
         problem = check_new_order(inst, cmd)
         if problem is None and self.registry.find(cmd.account, cmd.client_order_id) is not None:
             problem = Problem(
@@ -119,12 +128,9 @@ class Exchange:
     def _live_order(
         self, cmd: CancelOrder | AmendOrder, kind: str, out: list[Event]
     ) -> tuple[Instrument, Order] | None:
-        inst = self.instruments.get(cmd.symbol)
+        inst = self._instrument(cmd, cmd.symbol, kind, out)
         if inst is None:
-            out.append(_rejected(cmd, kind, _unknown_symbol(cmd.symbol)))
             return None
-        if inst.reopen_at is not None:
-            inst.advance(cmd.ts, out)
         order = self.registry.find(cmd.account, cmd.client_order_id)
         if order is None or order.symbol != cmd.symbol:
             problem = Problem(
@@ -154,9 +160,13 @@ class Exchange:
         inst.amend(order, cmd, out)
 
     def _cancel_all(self, cmd: CancelAll, out: list[Event]) -> None:
-        if cmd.symbol is not None and cmd.symbol not in self.instruments:
-            out.append(_rejected(cmd, "cancel_all", _unknown_symbol(cmd.symbol)))
-            return
+        if cmd.symbol is not None:
+            if self._instrument(cmd, cmd.symbol, "cancel_all", out) is None:
+                return
+        else:
+            for inst in self.instruments.values():
+                if inst.reopen_at is not None:
+                    inst.advance(cmd.ts, out)
         for order in self.registry.orders_of(cmd.account):
             if cmd.symbol is None or order.symbol == cmd.symbol:
                 self.instruments[order.symbol].cancel(order, cmd.ts, CancelReason.CANCEL_ALL, out)
@@ -164,9 +174,8 @@ class Exchange:
     # --- operations ------------------------------------------------------------------------
 
     def _set_phase(self, cmd: SetPhase, out: list[Event]) -> None:
-        inst = self.instruments.get(cmd.symbol)
+        inst = self._instrument(cmd, cmd.symbol, "set_phase", out)
         if inst is None:
-            out.append(_rejected(cmd, "set_phase", _unknown_symbol(cmd.symbol)))
             return
         if not inst.can_change_phase(cmd.phase):
             problem = Problem(
@@ -179,9 +188,8 @@ class Exchange:
         inst.change_phase(cmd.phase, cmd.ts, "requested", out)
 
     def _set_reference_price(self, cmd: SetReferencePrice, out: list[Event]) -> None:
-        inst = self.instruments.get(cmd.symbol)
+        inst = self._instrument(cmd, cmd.symbol, "set_reference_price", out)
         if inst is None:
-            out.append(_rejected(cmd, "set_reference_price", _unknown_symbol(cmd.symbol)))
             return
         if cmd.price < 1:
             problem = Problem(RejectReason.INVALID_PRICE, "price", "must be positive")

@@ -49,6 +49,8 @@ class Instrument:
         "lower_limit",
         "upper_limit",
         "last_price",
+        "print_high",
+        "print_low",
         "breaker",
         "reopen_at",
     )
@@ -65,6 +67,9 @@ class Instrument:
         limits = price_limits(rules.reference_price, rules.price_limit_bp)
         self.lower_limit, self.upper_limit = limits
         self.last_price: int | None = None
+        # extremes of the prints since stops were last checked: what elects stop orders
+        self.print_high: int | None = None
+        self.print_low: int | None = None
         self.breaker: CircuitBreaker | None = None
         if rules.circuit_breaker_bp > 0:
             self.breaker = CircuitBreaker(
@@ -89,6 +94,13 @@ class Instrument:
     def anchor_price(self) -> int:
         """The circuit breaker's stand-in when no trade lies in its window."""
         return self.last_price if self.last_price is not None else self.reference
+
+    def record_print(self, price: int) -> None:
+        self.last_price = price
+        if self.print_high is None or price > self.print_high:
+            self.print_high = price
+        if self.print_low is None or price < self.print_low:
+            self.print_low = price
 
     # --- order life ----------------------------------------------------------------------
 
@@ -117,6 +129,7 @@ class Instrument:
         if not order.triggered:
             self.stops.add(order)
         elif self.phase is Phase.CONTINUOUS:
+            self.print_high = self.print_low = None
             matching.execute(self, order, ts, out)
             if self.stops:
                 self.run_stops(ts, out)
@@ -163,6 +176,7 @@ class Instrument:
         order.leaves = quantity - order.filled
         out.append(self._amended(order, ts, False))
         if self.phase is Phase.CONTINUOUS:
+            self.print_high = self.print_low = None
             matching.execute(self, order, ts, out)
             if self.stops:
                 self.run_stops(ts, out)
@@ -177,26 +191,38 @@ class Instrument:
         )  # fmt: skip
 
     def run_stops(self, ts: int, out: list[Event]) -> None:
-        """Trigger stops by the last trade price, one at a time, until none is triggered."""
+        """Trigger the stops elected by the prints since the last check, batch after batch.
+
+        Every stop whose price the prints reached is elected at once (a later print cannot
+        un-elect it); elected stops then enter one by one in trigger order, and their own
+        prints elect the next batch. If trading stops (circuit breaker) midway, the stops
+        not yet entered go back to waiting.
+        """
         stops = self.stops
-        while self.phase is Phase.CONTINUOUS and self.last_price is not None:
-            order = stops.pop_triggered(self.last_price)
-            if order is None:
-                return
-            order.triggered = True
-            stop_price = order.stop_price if order.stop_price is not None else 0
-            out.append(
-                StopTriggered(
-                    ts,
-                    order.order_id,
-                    order.account,
-                    order.client_order_id,
-                    self.symbol,
-                    stop_price,
-                    self.last_price,
-                )  # fmt: skip
-            )
-            matching.execute(self, order, ts, out)
+        while self.phase is Phase.CONTINUOUS and self.print_high is not None:
+            high = self.print_high
+            low = self.print_low if self.print_low is not None else high
+            self.print_high = self.print_low = None
+            elected = stops.pop_elected(high, low)
+            for position, order in enumerate(elected):
+                if self.phase is not Phase.CONTINUOUS:
+                    for waiting in elected[position:]:
+                        stops.add(waiting)
+                    return
+                order.triggered = True
+                stop_price = order.stop_price if order.stop_price is not None else 0
+                out.append(
+                    StopTriggered(
+                        ts,
+                        order.order_id,
+                        order.account,
+                        order.client_order_id,
+                        self.symbol,
+                        stop_price,
+                        high if order.is_buy else low,
+                    )  # fmt: skip
+                )
+                matching.execute(self, order, ts, out)
 
     # --- phases, reference price, circuit breaker ------------------------------------------
 
@@ -208,6 +234,7 @@ class Instrument:
     ) -> None:
         previous = self.phase
         if phase is Phase.CONTINUOUS:
+            self.print_high = self.print_low = None
             call_auction.uncross(self, ts, out, reported=previous is Phase.PRE_OPEN)
         self.phase = phase
         self.reopen_at = reopen_at

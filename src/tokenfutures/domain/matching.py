@@ -73,12 +73,8 @@ def match(inst: Instrument, order: Order, ts: int, out: list[Event]) -> int:  # 
     aggressor = Side.BUY if is_buy else Side.SELL
     while keys and keys[-1] >= limit_key:
         price = keys[-1] * sign
-        if breaker is not None:
-            low, high = breaker.allowed(ts, inst.anchor_price())
-            if price < low or price > high:
-                inst.trip_breaker(price, low, high, ts, out)
-                return BREAKER
         level = levels[price]
+        band_checked = False
         resting = level.head
         while resting is not None:
             following = resting.next
@@ -95,6 +91,13 @@ def match(inst: Instrument, order: Order, ts: int, out: list[Event]) -> int:  # 
                     return SELF_TRADE
                 resting = following
                 continue
+            if breaker is not None and not band_checked:
+                # the band applies to real prints only: a self-cross never trips the breaker
+                low, high = breaker.allowed(ts, inst.anchor_price())
+                if price < low or price > high:
+                    inst.trip_breaker(price, low, high, ts, out)
+                    return BREAKER
+                band_checked = True
             leaves = order.leaves
             quantity = resting.leaves if resting.leaves < leaves else leaves
             order.leaves = leaves - quantity
@@ -119,7 +122,7 @@ def match(inst: Instrument, order: Order, ts: int, out: list[Event]) -> int:  # 
             out.append(trade)
             if breaker is not None:
                 breaker.record(ts, price)
-            inst.last_price = price
+            inst.record_print(price)
             if resting.leaves == 0:
                 level.unlink(resting)
                 registry.discard(resting)
@@ -144,13 +147,15 @@ def fillable(inst: Instrument, order: Order, ts: int) -> bool:
     window = _BandWindow(inst, ts)
     available = 0
     for key in reversed(opposite.keys):
-        price = key * sign
-        if key < limit_key or not window.allows(price):
+        if key < limit_key:
             return False
+        price = key * sign
         resting = opposite.levels[price].head
         traded = False
         while resting is not None:
             if resting.account != account:
+                if not traded and not window.allows(price):
+                    return False
                 available += resting.leaves
                 traded = True
                 if available >= needed:

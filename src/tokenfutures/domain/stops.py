@@ -40,19 +40,37 @@ class StopBook:
             raise KeyError(f"stop order {order.order_id} is not in the stop book")
         del entries[index]
 
-    def pop_triggered(self, last_price: int) -> Order | None:
-        """The next stop triggered by ``last_price``, removed from the book, or None."""
+    def pop_elected(self, high: int, low: int) -> list[Order]:
+        """Remove and return the stops elected by prints between ``low`` and ``high``.
+
+        Buy stops at or below ``high`` (lowest first), sell stops at or above ``low``
+        (highest first), the two merged by arrival when their turn ties.
+        """
         buys = self._buys
         sells = self._sells
-        buy = buys[0] if buys and buys[0][0] <= last_price else None
-        sell = sells[0] if sells and -sells[0][0] >= last_price else None
-        if buy is not None and (sell is None or buy[1] < sell[1]):
-            del buys[0]
-            return buy[2]
-        if sell is not None:
-            del sells[0]
-            return sell[2]
-        return None
+        b = 0
+        while b < len(buys) and buys[b][0] <= high:
+            b += 1
+        s = 0
+        while s < len(sells) and -sells[s][0] >= low:
+            s += 1
+        elected_buys = buys[:b]
+        elected_sells = sells[:s]
+        del buys[:b]
+        del sells[:s]
+        elected: list[Order] = []
+        i = j = 0
+        while i < len(elected_buys) or j < len(elected_sells):
+            take_buy = j == len(elected_sells) or (
+                i < len(elected_buys) and elected_buys[i][1] < elected_sells[j][1]
+            )
+            if take_buy:
+                elected.append(elected_buys[i][2])
+                i += 1
+            else:
+                elected.append(elected_sells[j][2])
+                j += 1
+        return elected
 
     def orders(self) -> list[Order]:
         """Every waiting stop order in trigger order: buys, then sells."""

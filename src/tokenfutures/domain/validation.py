@@ -157,7 +157,6 @@ def amend_problem(inst: Instrument, order: Order, cmd: AmendOrder) -> Problem | 
     if (
         order.post_only
         and new_quantity > order.filled
-        and inst.phase is Phase.CONTINUOUS
         and inst.would_cross(order.is_buy, new_price)
     ):
         return Problem(RejectReason.POST_ONLY_WOULD_TRADE, "price", "would trade on amend")

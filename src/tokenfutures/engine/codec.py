@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from enum import Enum
+from fractions import Fraction
 from typing import Any, TypeVar
 
 from tokenfutures.domain.commands import (
@@ -29,6 +30,8 @@ from tokenfutures.domain.values import OrderType, Phase, SelfTradePrevention, Si
 from tokenfutures.engine.timestamps import parse_ts
 
 MAX_ID_LENGTH = 64
+# decimals are compared exactly (as fractions); this bounds their size first
+MAX_DECIMAL_EXPONENT = 18
 E = TypeVar("E", bound=Enum)
 
 
@@ -176,8 +179,8 @@ class Codec:
 
     def _deposit(self, data: Mapping[str, Any], ts: int) -> Command:
         amount = _decimal(data, "amount")
-        units = amount / self.minor_unit
-        if units != units.to_integral_value():
+        units = Fraction(amount) / Fraction(self.minor_unit)
+        if units.denominator != 1:
             raise CommandError(
                 RejectReason.INVALID_FIELD, "amount", f"must be a multiple of {self.minor_unit}"
             )
@@ -200,8 +203,8 @@ class Codec:
         tick = self.tick_sizes.get(symbol)
         if tick is None:
             raise CommandError(RejectReason.UNKNOWN_SYMBOL, "symbol", f"{symbol!r} is not listed")
-        ticks = value / tick
-        if ticks != ticks.to_integral_value():
+        ticks = Fraction(value) / Fraction(tick)
+        if ticks.denominator != 1:
             raise CommandError(
                 RejectReason.PRICE_NOT_ON_TICK, field, f"{value} is not a multiple of tick {tick}"
             )
@@ -253,6 +256,8 @@ def _decimal(data: Mapping[str, Any], field: str) -> Decimal:
         ) from exc
     if not number.is_finite():
         raise CommandError(RejectReason.INVALID_FIELD, field, "must be a finite decimal")
+    if not -MAX_DECIMAL_EXPONENT <= number.adjusted() <= MAX_DECIMAL_EXPONENT:
+        raise CommandError(RejectReason.INVALID_FIELD, field, f"{value!r} is out of range")
     return number
 
 
