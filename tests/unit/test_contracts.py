@@ -16,15 +16,12 @@ from hypothesis import strategies as st
 from tokenfutures.adapters.calendars import load_trading_calendar, xshg_calendar
 from tokenfutures.adapters.products_file import ProductsFileError, load_products
 from tokenfutures.domain.calendar import TradingCalendar
-from tokenfutures.domain.contracts import (
+from tokenfutures.domain.contracts import ProductSpec, ProductSpecError, Session, parse_products
+from tokenfutures.domain.listing import (
     ContractNotListedError,
-    ProductSpec,
-    ProductSpecError,
-    Session,
     contract_month,
     find_contract,
     listed_contracts,
-    parse_products,
     to_instrument_rules,
 )
 

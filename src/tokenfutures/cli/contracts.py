@@ -20,12 +20,10 @@ import typer
 from tokenfutures.adapters.calendars import HOLIDAYS_ENV, HolidaysFileError, load_trading_calendar
 from tokenfutures.adapters.products_file import ProductsFileError, load_products
 from tokenfutures.domain.calendar import TradingCalendar
-from tokenfutures.domain.contracts import (
-    EXCHANGE_TIMEZONE,
+from tokenfutures.domain.contracts import EXCHANGE_TIMEZONE, ProductSpec, Session
+from tokenfutures.domain.listing import (
     ContractNotListedError,
     ListedContract,
-    ProductSpec,
-    Session,
     find_contract,
     listed_contracts,
 )

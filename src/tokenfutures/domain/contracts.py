@@ -1,4 +1,4 @@
-"""Product and contract specifications, their validation, and the listing calendar.
+"""Product specifications and their validation.
 
 A *product* (``ProductSpec``, e.g. TKN) is the standing rulebook entry: underlying index,
 contract size, tick, limits, margin, sessions, expiry rule. A *contract* (``ListedContract``,
@@ -17,16 +17,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, fields
-from datetime import date, time
+from datetime import time
 from decimal import Decimal
 from typing import Any
 
-from tokenfutures.domain.calendar import (
-    TradingCalendar,
-    check_last_trading_day_rule,
-    last_trading_day,
-)
-from tokenfutures.domain.rules import InstrumentRules
+from tokenfutures.domain.calendar import check_last_trading_day_rule
 
 EXCHANGE_TIMEZONE = "Asia/Shanghai"
 FINAL_SETTLEMENT_METHODS = ("average_of_index_fixings",)
@@ -34,15 +29,10 @@ HUNDRED = Decimal(100)
 _CODE = re.compile(r"[A-Z]{1,8}")
 _INDEX_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,31}")
 _CURRENCY = re.compile(r"[A-Z]{3}")
-_SYMBOL = re.compile(r"([A-Z]{1,8})(\d{2})(0[1-9]|1[0-2])")
 
 
 class ProductSpecError(ValueError):
     """A product specification breaks a rule: ``product CODE: field: rule``."""
-
-
-class ContractNotListedError(ValueError):
-    """A symbol does not name a contract listed on the given date."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,20 +95,6 @@ class ProductSpec:
         return int(self.tick_value / self.minor_unit)
 
 
-@dataclass(frozen=True, slots=True)
-class ListedContract:
-    """One contract month; ``provisional`` when its dates rest on the weekday fallback."""
-
-    symbol: str
-    product: ProductSpec
-    year: int
-    month: int
-    first_trading_day: date
-    last_trading_day: date
-    final_settlement_window: tuple[date, ...]
-    provisional: bool
-
-
 # --- validation of a ProductSpec -------------------------------------------------------------
 
 
@@ -126,7 +102,7 @@ def _fail(spec: ProductSpec, field: str, rule: str) -> ProductSpecError:
     return ProductSpecError(f"product {spec.code}: {field}: {rule}")
 
 
-def _is_whole(value: Decimal) -> bool:
+def is_whole(value: Decimal) -> bool:
     return value.is_finite() and value == value.to_integral_value()
 
 
@@ -149,9 +125,9 @@ def _check_sizes(spec: ProductSpec) -> None:
         value: Decimal = getattr(spec, field)
         if not value.is_finite() or value <= 0:
             raise _fail(spec, field, "must be positive")
-    if not _is_whole(spec.tick_size * spec.contract_size / spec.minor_unit):
+    if not is_whole(spec.tick_size * spec.contract_size / spec.minor_unit):
         raise _fail(spec, "tick_size", "tick_size x contract_size must be whole minor units")
-    if not _is_whole(spec.reference_price / spec.tick_size):
+    if not is_whole(spec.reference_price / spec.tick_size):
         raise _fail(spec, "reference_price", f"must be on the tick grid of {spec.tick_size}")
 
 
@@ -160,7 +136,7 @@ def _check_percentages(spec: ProductSpec) -> None:
         value: Decimal = getattr(spec, field)
         if not (value.is_finite() and 0 < value < HUNDRED):
             raise _fail(spec, field, "must be a percentage between 0 and 100 (exclusive)")
-        if not _is_whole(value * HUNDRED):
+        if not is_whole(value * HUNDRED):
             raise _fail(spec, field, "must be a whole number of basis points (0.01 %)")
     if spec.circuit_breaker_pct >= spec.price_limit_pct:
         raise _fail(spec, "circuit_breaker_pct", "must be smaller than price_limit_pct")
@@ -209,7 +185,7 @@ def _check_trading(spec: ProductSpec) -> None:
         raise _fail(spec, "max_order_quantity", "must be between 1 and position_limit")
     if not spec.fee_per_lot.is_finite() or spec.fee_per_lot < 0:
         raise _fail(spec, "fee_per_lot", "must not be negative")
-    if not _is_whole(spec.fee_per_lot / spec.minor_unit):
+    if not is_whole(spec.fee_per_lot / spec.minor_unit):
         raise _fail(spec, "fee_per_lot", "must be whole minor units of the currency")
     if not (spec.fee_rate.is_finite() and 0 <= spec.fee_rate < 1):
         raise _fail(spec, "fee_rate", "must be a fraction of turnover, at least 0 and below 1")
@@ -323,105 +299,3 @@ _SCALAR_PARSERS: dict[object, Callable[[str, str, Any], object]] = {
     "int": _integer,
     "Decimal": _decimal,
 }
-
-
-# --- listing calendar --------------------------------------------------------------------------
-
-
-def contract_symbol(code: str, year: int, month: int) -> str:
-    return f"{code}{year % 100:02d}{month:02d}"
-
-
-def _add_months(year: int, month: int, count: int) -> tuple[int, int]:
-    years, month_index = divmod(year * 12 + month - 1 + count, 12)
-    return years, month_index + 1
-
-
-def contract_month(
-    product: ProductSpec, calendar: TradingCalendar, year: int, month: int
-) -> ListedContract:
-    """The contract of one delivery month, with its dates worked out on ``calendar``."""
-    rule = product.last_trading_day_rule
-    last = last_trading_day(rule, calendar, year, month)
-    replaced = _add_months(year, month, -product.listed_months)
-    first = calendar.next_business_day(last_trading_day(rule, calendar, *replaced))
-    window = calendar.business_days_ending(last, product.final_settlement_days)
-    return ListedContract(
-        symbol=contract_symbol(product.code, year, month),
-        product=product,
-        year=year,
-        month=month,
-        first_trading_day=first,
-        last_trading_day=last,
-        final_settlement_window=window,
-        provisional=calendar.is_provisional(last),  # the latest of all its dates
-    )
-
-
-def _product_listing(
-    product: ProductSpec, calendar: TradingCalendar, on: date
-) -> list[ListedContract]:
-    year, month = _add_months(on.year, on.month, -1)
-    while last_trading_day(product.last_trading_day_rule, calendar, year, month) < on:
-        year, month = _add_months(year, month, 1)
-    return [
-        contract_month(product, calendar, *_add_months(year, month, step))
-        for step in range(product.listed_months)
-    ]
-
-
-def listed_contracts(
-    products: Mapping[str, ProductSpec], calendar: TradingCalendar, on: date
-) -> list[ListedContract]:
-    """Every contract listed on ``on``, by product code, then expiry."""
-    return [
-        contract
-        for code in sorted(products)
-        for contract in _product_listing(products[code], calendar, on)
-    ]
-
-
-def find_contract(
-    products: Mapping[str, ProductSpec], calendar: TradingCalendar, symbol: str, on: date
-) -> ListedContract:
-    """The listed contract named ``symbol`` (e.g. ``TKN2612``) on ``on``."""
-    match = _SYMBOL.fullmatch(symbol)
-    if match is None:
-        raise ContractNotListedError(f"{symbol!r} is not a contract symbol such as TKN2612")
-    code = match.group(1)
-    if code not in products:
-        known = ", ".join(sorted(products))
-        raise ContractNotListedError(f"{symbol}: unknown product {code!r} (products: {known})")
-    listing = _product_listing(products[code], calendar, on)
-    for contract in listing:
-        if contract.symbol == symbol:
-            return contract
-    raise ContractNotListedError(
-        f"{symbol} is not listed on {on.isoformat()}; "
-        f"{code} lists {listing[0].symbol} to {listing[-1].symbol}"
-    )
-
-
-# --- core rules --------------------------------------------------------------------------------
-
-
-def _basis_points(spec: ProductSpec, field: str) -> int:
-    value: Decimal = getattr(spec, field) * HUNDRED
-    if not _is_whole(value):
-        raise _fail(spec, field, "must be a whole number of basis points (0.01 %)")
-    return int(value)
-
-
-def to_instrument_rules(contract: ListedContract) -> InstrumentRules:
-    """The core's integer trading rules for one listed contract."""
-    spec = contract.product
-    reference = spec.reference_price / spec.tick_size
-    if not _is_whole(reference):
-        raise _fail(spec, "reference_price", f"must be on the tick grid of {spec.tick_size}")
-    return InstrumentRules(
-        symbol=contract.symbol,
-        reference_price=int(reference),
-        price_limit_bp=_basis_points(spec, "price_limit_pct"),
-        max_order_quantity=spec.max_order_quantity,
-        circuit_breaker_bp=_basis_points(spec, "circuit_breaker_pct"),
-    )

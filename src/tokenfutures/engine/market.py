@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from tokenfutures.adapters.calendars import load_trading_calendar
 from tokenfutures.adapters.products_file import load_products
-from tokenfutures.domain.contracts import ListedContract, listed_contracts, to_instrument_rules
 from tokenfutures.domain.exchange import Exchange
+from tokenfutures.domain.listing import ListedContract, listed_contracts, to_instrument_rules
 from tokenfutures.domain.values import Phase
 from tokenfutures.engine.codec import Codec
 from tokenfutures.engine.timestamps import ts_date
