@@ -22,9 +22,9 @@ Readings chosen where the rulebook is silent:
 - amend checks: unknown symbol, unknown order (as FIX: an order that does not exist is the
   first thing to report), quantity, price (not allowed on a stop order, at least one tick,
   inside the limits), nothing to amend, new quantity <= filled (ends the order), post-only
-  crossing; an amend quantity below one lot is ``invalid_quantity``; a pending stop has no
-  level to lose priority in: an amend changes its quantity or limit price and keeps its
-  arrival among the stops;
+  crossing (only when the price moves); an amend quantity below one lot is
+  ``invalid_quantity``; a pending stop amended to a new price or a larger quantity goes to
+  the back of the stops' queue, like a resting order to the back of its level;
 - cancel_all with no live order is accepted and cancels nothing.
 """
 
@@ -231,13 +231,16 @@ class ReferenceBook:
         if new_quantity <= order.filled:
             self._remove(order, CancelReason.AMENDED_TO_FILLED)
             return None
-        if order.post_only and self._crosses(order.side, order.symbol, new_price):
+        price_moves = new_price != order.price
+        if order.post_only and price_moves and self._crosses(order.side, order.symbol, new_price):
             return RejectReason.POST_ONLY_WOULD_TRADE
-        keeps_priority = new_price == order.price and new_quantity < order.quantity
+        keeps_priority = not price_moves and new_quantity < order.quantity
         order.price, order.quantity = new_price, new_quantity
-        if not keeps_priority and order in self.resting:
+        if keeps_priority:
+            return None
+        order.seq = self._next_seq()  # to the back: of its level, or of the stops' queue
+        if order in self.resting:
             self.resting.remove(order)
-            order.seq = self._next_seq()
             self._enter_and_trigger(order)
         return None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from support.books import (
+    LATER,
     OTHER,
     SYMBOL,
     Venue,
@@ -167,10 +168,10 @@ def test_amend_of_a_stop_order(venue: Venue) -> None:
 
 
 def test_amended_event_carries_every_field(queue: Venue) -> None:
-    queue.now = 42
+    queue.now = LATER + 42
     assert queue.amend("B", "b1", price=2499, quantity=4) == [
         OrderAmended(
-            ts=42, order_id=2, account="B", client_order_id="b1", symbol=SYMBOL, price=2499,
+            ts=LATER + 42, order_id=2, account="B", client_order_id="b1", symbol=SYMBOL, price=2499,
             quantity=4, leaves_quantity=4, priority_kept=False,
         )
     ]  # fmt: skip
@@ -180,11 +181,11 @@ def test_amended_event_carries_every_field(queue: Venue) -> None:
 
 
 def test_cancel_takes_the_order_out_and_reports_open_and_filled(part_filled: Venue) -> None:
-    part_filled.now = 99
+    part_filled.now = LATER + 99
     events = part_filled.cancel("A", "a1")
     assert events == [
         OrderCancelled(
-            ts=99, order_id=1, account="A", client_order_id="a1", symbol=SYMBOL,
+            ts=LATER + 99, order_id=1, account="A", client_order_id="a1", symbol=SYMBOL,
             reason=CancelReason.REQUESTED, cancelled_quantity=6, filled_quantity=4,
         )
     ]  # fmt: skip
@@ -244,8 +245,8 @@ def test_cancel_all_of_an_unknown_symbol_is_rejected(two_books: Venue) -> None:
 
 
 def test_deposits_add_up_per_account(venue: Venue) -> None:
-    venue.now = 5
-    assert venue.deposit("A", 10_000) == [FundsDeposited(5, "A", 10_000, 10_000)]
-    assert venue.deposit("A", 250)[0] == FundsDeposited(5 + 1_000, "A", 250, 10_250)
-    assert venue.deposit("B", 1)[0] == FundsDeposited(5 + 2_000, "B", 1, 1)
+    venue.now = LATER + 5
+    assert venue.deposit("A", 10_000) == [FundsDeposited(LATER + 5, "A", 10_000, 10_000)]
+    assert venue.deposit("A", 250)[0] == FundsDeposited(LATER + 5 + 1_000, "A", 250, 10_250)
+    assert venue.deposit("B", 1)[0] == FundsDeposited(LATER + 5 + 2_000, "B", 1, 1)
     assert venue.exchange.balances == {"A": 10_250, "B": 1}

@@ -26,10 +26,12 @@ def _order(
     side: Side, price: int, quantity: int = 1, stop: int | None = None, order_id: int | None = None
 ) -> Order:
     order_type = OrderType.LIMIT if stop is None else OrderType.STOP_LIMIT
-    return Order(
+    order = Order(
         order_id or next(_ids), "A", f"o{next(_ids)}", "TKN2612", side, order_type, price, stop,
         quantity, TimeInForce.GFD, False, SelfTradePrevention.CANCEL_INCOMING,
     )  # fmt: skip
+    order.priority = order.order_id  # arrival order, as the exchange stamps it
+    return order
 
 
 # --- PriceLevel -----------------------------------------------------------------------------------

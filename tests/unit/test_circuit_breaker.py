@@ -13,6 +13,7 @@ from support.books import (
     GFD,
     GTC,
     IOC,
+    LATER,
     MINUTE,
     OTHER,
     SYMBOL,
@@ -56,8 +57,8 @@ def test_limits_are_rounded_inwards_to_ticks(price: int, accepted: bool) -> None
 
 
 def test_set_reference_price_moves_the_limits(venue: Venue) -> None:
-    venue.now = 10
-    assert venue.set_reference(2000) == [ReferencePriceSet(10, SYMBOL, 2000, 1840, 2160)]
+    venue.now = LATER + 10
+    assert venue.set_reference(2000) == [ReferencePriceSet(LATER + 10, SYMBOL, 2000, 1840, 2160)]
     assert rejected(venue.buy("A", 1, 2161, "a1")).reason is R.PRICE_OUTSIDE_LIMIT
     assert rejected(venue.buy("A", 1, None, "s1", stop=2200)).reason is R.STOP_PRICE_OUTSIDE_LIMIT
     assert kinds(venue.buy("A", 1, 1840, "a2")) == ["OrderAccepted"]
@@ -74,14 +75,19 @@ def test_fill_at_the_band_edge_trades(banded: Venue) -> None:
 
 def test_fill_outside_the_band_trips_and_pauses(banded: Venue) -> None:
     banded.sell("B", 1, 2576, "b1")
-    banded.now = 1_000_000
+    banded.now = LATER + 1_000_000
     events = banded.buy("A", 1, 2576, "a1")
     assert kinds(events) == ["OrderAccepted", "CircuitBreakerTripped", "PhaseChanged"]
-    reopen_at = 1_000_000 + PAUSE
+    reopen_at = LATER + 1_000_000 + PAUSE
     assert events[1:] == [
-        CircuitBreakerTripped(1_000_000, SYMBOL, 2576, 2425, 2575, reopen_at),
+        CircuitBreakerTripped(LATER + 1_000_000, SYMBOL, 2576, 2425, 2575, reopen_at),
         PhaseChanged(
-            1_000_000, SYMBOL, Phase.PRE_OPEN, Phase.CONTINUOUS, "circuit_breaker", reopen_at
+            LATER + 1_000_000,
+            SYMBOL,
+            Phase.PRE_OPEN,
+            Phase.CONTINUOUS,
+            "circuit_breaker",
+            reopen_at,
         ),
     ]
     assert banded.phase(OTHER) is Phase.CONTINUOUS

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from support.books import FOK, GFD, GTC, IOC, Venue, cancels, fills, kinds, of_type, table
+from support.books import FOK, GFD, GTC, IOC, LATER, Venue, cancels, fills, kinds, of_type, table
 from tokenfutures.domain.events import OrderCancelled, TradeExecuted
 from tokenfutures.domain.rejects import CancelReason
 from tokenfutures.domain.values import Side
@@ -100,16 +100,16 @@ def test_non_crossing_order_rests_without_trading(venue: Venue) -> None:
 
 def test_trade_and_cancel_events_carry_every_field(venue: Venue) -> None:
     venue.sell("B", 2, 2501, "b1")
-    venue.now = 5_000
+    venue.now = LATER + 5_000
     events = venue.buy("A", 3, 2501, "a1", tif=IOC)
     assert events[1:] == [
         TradeExecuted(
-            ts=5_000, trade_id=1, symbol="TKN2612", price=2501, quantity=2, buy_order_id=2,
+            ts=LATER + 5_000, trade_id=1, symbol="TKN2612", price=2501, quantity=2, buy_order_id=2,
             sell_order_id=1, buy_account="A", sell_account="B", buy_client_order_id="a1",
             sell_client_order_id="b1", aggressor=Side.BUY,
         ),
         OrderCancelled(
-            ts=5_000, order_id=2, account="A", client_order_id="a1", symbol="TKN2612",
+            ts=LATER + 5_000, order_id=2, account="A", client_order_id="a1", symbol="TKN2612",
             reason=CancelReason.IOC_REMAINDER, cancelled_quantity=1, filled_quantity=2,
         ),
     ]  # fmt: skip
@@ -179,22 +179,29 @@ def test_market_order_never_rests(venue: Venue, tif: object) -> None:
     assert venue.book().bids == ()
 
 
-def test_market_buy_stops_at_the_upper_daily_limit(venue: Venue) -> None:
-    venue.sell("B", 1, 2700, "at-limit")
-    venue.set_reference(2400)  # limits move to [2.208, 2.592]
+def test_market_buy_sweeps_up_to_the_upper_daily_limit(venue: Venue) -> None:
+    venue.sell("B", 1, 2700, "outside")
+    # limits move to [2.208, 2.592]: the resting order outside them is cancelled
+    assert cancels(venue.set_reference(2400)) == [("outside", "outside_price_limits", 1)]
     venue.sell("C", 1, 2590, "inside")
+    venue.sell("D", 1, 2592, "at-limit")
     events = venue.buy("A", 3, None, "a1")
-    assert fills(events) == [(1, 2590, "a1", "inside")]
-    assert cancels(events) == [("a1", "ioc_remainder", 2)]
-    assert [entry.client_order_id for entry in venue.book().asks] == ["at-limit"]
-
-
-def test_market_sell_stops_at_the_lower_daily_limit(venue: Venue) -> None:
-    venue.buy("B", 1, 2300, "at-limit")
-    venue.set_reference(2600)  # limits move to [2.392, 2.808]
-    events = venue.sell("A", 1, None, "a1")
-    assert fills(events) == []
+    assert fills(events) == [(1, 2590, "a1", "inside"), (1, 2592, "a1", "at-limit")]
     assert cancels(events) == [("a1", "ioc_remainder", 1)]
+    assert venue.book().asks == ()
+
+
+def test_a_new_reference_cancels_orders_outside_the_new_limits(venue: Venue) -> None:
+    venue.buy("B", 1, 2300, "below")
+    venue.buy("B", 1, 2400, "inside", tif=GTC)
+    venue.buy("S", 1, None, "stop", stop=2350)
+    events = venue.set_reference(2600)  # limits move to [2.392, 2.808]
+    assert cancels(events) == [
+        ("below", "outside_price_limits", 1),
+        ("stop", "outside_price_limits", 1),
+    ]
+    events = venue.sell("A", 2, None, "a1")
+    assert fills(events) == [(1, 2400, "inside", "a1")]
 
 
 @pytest.mark.parametrize("side", [Side.BUY, Side.SELL])

@@ -13,8 +13,10 @@ from support.books import (
     GFD,
     GTC,
     IOC,
+    LATER,
     OTHER,
     SELL,
+    STEP,
     SYMBOL,
     Venue,
     kinds,
@@ -123,6 +125,7 @@ REJECTIONS: dict[str, tuple[R, str | None, Make]] = {
     "stop-triggered": (R.STOP_ALREADY_TRIGGERED, "stop_price", _order(price=None, stop=2500)),
     "zero-deposit": (R.INVALID_AMOUNT, "amount", lambda v: Deposit(v.now, "A", 0)),
     "negative-deposit": (R.INVALID_AMOUNT, "amount", lambda v: Deposit(v.now, "A", -5)),
+    "time-going-back": (R.TS_BEFORE_PREVIOUS, "ts", lambda v: Deposit(v.now - 2 * STEP, "A", 5)),
     "zero-reference": (
         R.INVALID_PRICE, "price", lambda v: SetReferencePrice(v.now, SYMBOL, 0)
     ),
@@ -272,13 +275,13 @@ def test_client_order_id_is_free_again_once_the_order_is_done() -> None:
 
 def test_accepted_event_carries_every_field() -> None:
     venue = Venue()
-    venue.now = 7
+    venue.now = LATER + 7
     events = venue.buy(
         "A", 3, 2450, "a1", tif=GTC, post_only=True, stp=SelfTradePrevention.CANCEL_BOTH
     )
     assert events == [
         OrderAccepted(
-            ts=7,
+            ts=LATER + 7,
             order_id=1,
             account="A",
             client_order_id="a1",

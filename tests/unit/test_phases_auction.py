@@ -13,6 +13,7 @@ from support.books import (
     GFD,
     GTC,
     IOC,
+    LATER,
     SYMBOL,
     Venue,
     cancels,
@@ -53,11 +54,11 @@ def auction() -> Venue:
 @pytest.mark.parametrize(("start", "target"), list(itertools.product(Phase, Phase)))
 def test_phase_transitions(start: Phase, target: Phase) -> None:
     venue = Venue(phase=start)
-    venue.now = 77
+    venue.now = LATER + 77
     events = venue.set_phase(target)
     if (start, target) in ALLOWED:
         assert of_type(events, PhaseChanged) == [
-            PhaseChanged(77, SYMBOL, target, start, "requested", None)
+            PhaseChanged(LATER + 77, SYMBOL, target, start, "requested", None)
         ]
         assert venue.phase() is target
     else:
@@ -162,11 +163,13 @@ def test_closing_expires_day_orders_and_keeps_gtc(start: Phase) -> None:
     venue.sell("C", 3, 2490, "c1")  # fills 3 of "day"
     if start is not CONTINUOUS:
         venue.set_phase(start)
-    venue.now = 500
+    venue.now = LATER + 500
     events = venue.set_phase(CLOSED)
     assert of_type(events, OrderExpired) == [
-        OrderExpired(500, 1, "A", "day", SYMBOL, expired_quantity=2, filled_quantity=3),
-        OrderExpired(500, 3, "B", "stop-day", SYMBOL, expired_quantity=2, filled_quantity=0),
+        OrderExpired(LATER + 500, 1, "A", "day", SYMBOL, expired_quantity=2, filled_quantity=3),
+        OrderExpired(
+            LATER + 500, 3, "B", "stop-day", SYMBOL, expired_quantity=2, filled_quantity=0
+        ),
     ]
     assert kinds(events)[0] == "PhaseChanged"
     assert venue.table() == table("""
@@ -188,8 +191,10 @@ def test_auction_price_maximises_volume_first(auction: Venue) -> None:
     auction.buy("A", 10, 2510, "a1")
     auction.sell("C", 3, 2500, "c1")
     auction.sell("D", 7, 2510, "d1")
-    auction.now = 900
-    assert _uncrossed(auction.set_phase(CONTINUOUS)) == AuctionUncrossed(900, SYMBOL, 2510, 10, 0)
+    auction.now = LATER + 900
+    assert _uncrossed(auction.set_phase(CONTINUOUS)) == AuctionUncrossed(
+        LATER + 900, SYMBOL, 2510, 10, 0
+    )
 
 
 def test_auction_price_then_minimises_imbalance(auction: Venue) -> None:
@@ -234,9 +239,9 @@ def test_auction_fills_better_prices_first_then_earlier_orders(auction: Venue) -
     auction.buy("X", 5, 2510, "better")
     auction.sell("S", 3, 2490, "s1")
     auction.sell("T", 4, 2500, "t1")
-    auction.now = 800
+    auction.now = LATER + 800
     events = auction.set_phase(CONTINUOUS)
-    assert _uncrossed(events) == AuctionUncrossed(800, SYMBOL, 2500, 7, 3)
+    assert _uncrossed(events) == AuctionUncrossed(LATER + 800, SYMBOL, 2500, 7, 3)
     assert fills(events) == [
         (3, 2500, "better", "s1"),
         (2, 2500, "better", "t1"),
@@ -247,10 +252,10 @@ def test_auction_fills_better_prices_first_then_earlier_orders(auction: Venue) -
 def test_leaving_an_uncrossed_auction_reports_no_price(auction: Venue) -> None:
     auction.buy("A", 5, 2490, "a1")
     auction.sell("B", 5, 2510, "b1")
-    auction.now = 3
+    auction.now = LATER + 3
     events = auction.set_phase(CONTINUOUS)
     assert kinds(events) == ["AuctionUncrossed", "PhaseChanged"]
-    assert events[0] == AuctionUncrossed(3, SYMBOL, None, 0, 0)
+    assert events[0] == AuctionUncrossed(LATER + 3, SYMBOL, None, 0, 0)
 
 
 @pytest.mark.parametrize("later_side", ["sell", "buy"])
@@ -292,6 +297,6 @@ def test_stops_trigger_after_the_auction(auction: Venue) -> None:
     assert kinds(events) == [
         "TradeExecuted", "AuctionUncrossed", "PhaseChanged", "StopTriggered", "TradeExecuted",
     ]  # fmt: skip
-    assert of_type(events, StopTriggered)[0].last_price == 2510
+    assert of_type(events, StopTriggered)[0].trigger_price == 2510
     assert fills(events)[-1] == (2, 2510, "stop", "b1")
     assert of_type(events, TradeExecuted)[-1].aggressor is BUY

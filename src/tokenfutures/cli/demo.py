@@ -84,7 +84,7 @@ def _describe(event: dict[str, Any]) -> str:
             f"{'keeps' if event['priority_kept'] else 'loses'} priority"
         )
     if kind == "stop_triggered":
-        return f"stop {event['client_order_id']} triggered by a trade at {event['last_price']}"
+        return f"stop {event['client_order_id']} triggered by a trade at {event['trigger_price']}"
     if kind == "funds_deposited":
         return f"{event['account']} deposits {event['amount']}"
     if kind == "phase_changed":

@@ -56,6 +56,12 @@ class CircuitBreaker:
         low = self._lows[0][1] if self._lows else anchor
         return high - self.band, low + self.band
 
+    def restart(self, ts: int, price: int) -> None:
+        """Forget the window and start again from ``price`` (a new reference or a reopening)."""
+        self._highs.clear()
+        self._lows.clear()
+        self.record(ts, price)
+
     def set_band(self, band: int) -> None:
         self.band = band
 

@@ -82,7 +82,8 @@ def _uncross_at(inst: Instrument, price: int, ts: int, out: list[Event]) -> int:
     if volume:
         inst.record_print(price)
         if inst.breaker is not None:
-            inst.breaker.record(ts, price)
+            # trading reopens around the auction price: the band's window starts again there
+            inst.breaker.restart(ts, price)
     return volume
 
 

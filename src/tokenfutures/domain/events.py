@@ -286,7 +286,7 @@ class StopTriggered(Event):
         "client_order_id",
         "symbol",
         "stop_price",
-        "last_price",
+        "trigger_price",
     )
     __slots__ = FIELDS
 
@@ -298,7 +298,7 @@ class StopTriggered(Event):
         client_order_id: str,
         symbol: str,
         stop_price: Ticks,
-        last_price: Ticks,
+        trigger_price: Ticks,
     ) -> None:
         self.ts: Final[Micros] = ts
         self.order_id: Final[int] = order_id
@@ -306,7 +306,7 @@ class StopTriggered(Event):
         self.client_order_id: Final[str] = client_order_id
         self.symbol: Final[str] = symbol
         self.stop_price: Final[Ticks] = stop_price
-        self.last_price: Final[Ticks] = last_price
+        self.trigger_price: Final[Ticks] = trigger_price  # the print that reached the stop
 
 
 class PhaseChanged(Event):

@@ -55,6 +55,7 @@ class Exchange:
             self.instruments[rule.symbol] = Instrument(rule, self.registry, phase)
         self.self_trade_prevention = self_trade_prevention
         self.balances: dict[str, int] = {}
+        self.clock = 0  # the latest command time: time never runs backwards
         self._handlers: dict[type, Handler] = {
             NewOrder: self._new_order,
             CancelOrder: self._cancel_order,
@@ -67,7 +68,15 @@ class Exchange:
 
     def handle(self, command: Command) -> list[Event]:
         out: list[Event] = []
+        if command.ts < self.clock:
+            problem = Problem(
+                RejectReason.TS_BEFORE_PREVIOUS, "ts", "is earlier than the previous command's"
+            )
+            out.append(_rejected(command, _COMMAND_NAMES[type(command)], problem))
+            return out
         self._handlers[type(command)](command, out)
+        if out and (len(out) != 1 or type(out[0]) is not CommandRejected):
+            self.clock = command.ts  # a command with no effect changes nothing, not even time
         return out
 
     def _instrument(
@@ -220,6 +229,7 @@ class Exchange:
             self.registry.state(),
             tuple(sorted(self.balances.items())),
             self.self_trade_prevention.value,
+            self.clock,
         )
         return hashlib.sha256(repr(state).encode()).hexdigest()
 
@@ -228,6 +238,17 @@ class Exchange:
         for inst in self.instruments.values():
             check_instrument(inst)
         check_registry(self.registry, self.instruments.values())
+
+
+_COMMAND_NAMES: dict[type, str] = {
+    NewOrder: "new_order",
+    CancelOrder: "cancel_order",
+    AmendOrder: "amend_order",
+    CancelAll: "cancel_all",
+    SetPhase: "set_phase",
+    SetReferencePrice: "set_reference_price",
+    Deposit: "deposit",
+}
 
 
 def _unknown_symbol(symbol: str) -> Problem:

@@ -126,13 +126,17 @@ class Instrument:
 
     def submit(self, order: Order, ts: int, out: list[Event]) -> None:
         """An accepted order enters the market."""
-        if not order.triggered:
+        if order.triggered:
+            self._enter(order, ts, out)
+        else:
+            order.priority = self.registry.new_priority()
             self.stops.add(order)
-        elif self.phase is Phase.CONTINUOUS:
-            self.print_high = self.print_low = None
+
+    def _enter(self, order: Order, ts: int, out: list[Event]) -> None:
+        """Match in continuous trading (then run the stops its prints reached), else rest."""
+        if self.phase is Phase.CONTINUOUS:
             matching.execute(self, order, ts, out)
-            if self.stops:
-                self.run_stops(ts, out)
+            self.run_stops(ts, out)
         else:
             self.rest(order)
 
@@ -156,32 +160,24 @@ class Instrument:
             self.cancel(order, ts, CancelReason.AMENDED_TO_FILLED, out)
             return
         keeps_priority = price == order.price and quantity < order.quantity
-        if not order.triggered:
-            order.price = price
+        if keeps_priority:
+            if order.triggered:
+                side = self.bids if order.is_buy else self.asks
+                side.levels[order.price].quantity -= order.quantity - quantity
             order.quantity = quantity
             order.leaves = quantity - order.filled
-            out.append(self._amended(order, ts, keeps_priority))
-            return
-        if keeps_priority:
-            shrink = order.quantity - quantity
-            side = self.bids if order.is_buy else self.asks
-            side.levels[order.price].quantity -= shrink
-            order.quantity = quantity
-            order.leaves -= shrink
             out.append(self._amended(order, ts, True))
             return
-        (self.bids if order.is_buy else self.asks).remove(order)
+        self.take_out(order)
         order.price = price
         order.quantity = quantity
         order.leaves = quantity - order.filled
         out.append(self._amended(order, ts, False))
-        if self.phase is Phase.CONTINUOUS:
-            self.print_high = self.print_low = None
-            matching.execute(self, order, ts, out)
-            if self.stops:
-                self.run_stops(ts, out)
+        if order.triggered:
+            self._enter(order, ts, out)
         else:
-            self.rest(order)
+            order.priority = self.registry.new_priority()
+            self.stops.add(order)
 
     def _amended(self, order: Order, ts: int, priority_kept: bool) -> OrderAmended:
         price = None if order.order_type is OrderType.STOP else order.price
@@ -191,24 +187,22 @@ class Instrument:
         )  # fmt: skip
 
     def run_stops(self, ts: int, out: list[Event]) -> None:
-        """Trigger the stops elected by the prints since the last check, batch after batch.
+        """Trigger the stops reached by the prints since the last check, batch after batch.
 
-        Every stop whose price the prints reached is elected at once (a later print cannot
-        un-elect it); elected stops then enter one by one in trigger order, and their own
-        prints elect the next batch. If trading stops (circuit breaker) midway, the stops
-        not yet entered go back to waiting.
+        Every stop whose price the prints reached is triggered at once (a later print cannot
+        undo it); triggered stops then enter one by one in trigger order, and their own
+        prints trigger the next batch. A stop triggered while trading is paused (the
+        circuit breaker tripped) enters the auction book if it is a GFD/GTC stop-limit and
+        is cancelled otherwise. The prints are always consumed here, so none carry over.
         """
         stops = self.stops
-        while self.phase is Phase.CONTINUOUS and self.print_high is not None:
+        while self.print_high is not None:
             high = self.print_high
             low = self.print_low if self.print_low is not None else high
             self.print_high = self.print_low = None
-            elected = stops.pop_elected(high, low)
-            for position, order in enumerate(elected):
-                if self.phase is not Phase.CONTINUOUS:
-                    for waiting in elected[position:]:
-                        stops.add(waiting)
-                    return
+            if not stops:
+                return
+            for order in stops.pop_elected(high, low):
                 order.triggered = True
                 stop_price = order.stop_price if order.stop_price is not None else 0
                 out.append(
@@ -222,7 +216,15 @@ class Instrument:
                         high if order.is_buy else low,
                     )  # fmt: skip
                 )
-                matching.execute(self, order, ts, out)
+                if self.phase is Phase.CONTINUOUS:
+                    matching.execute(self, order, ts, out)
+                elif order.order_type is OrderType.STOP_LIMIT and order.time_in_force in (
+                    TimeInForce.GFD,
+                    TimeInForce.GTC,
+                ):
+                    self.rest(order)
+                else:
+                    self.end_order(order, ts, CancelReason.CIRCUIT_BREAKER, out)
 
     # --- phases, reference price, circuit breaker ------------------------------------------
 
@@ -234,7 +236,6 @@ class Instrument:
     ) -> None:
         previous = self.phase
         if phase is Phase.CONTINUOUS:
-            self.print_high = self.print_low = None
             call_auction.uncross(self, ts, out, reported=previous is Phase.PRE_OPEN)
         self.phase = phase
         self.reopen_at = reopen_at
@@ -258,11 +259,25 @@ class Instrument:
         self.change_phase(Phase.PRE_OPEN, ts, "circuit_breaker", out, reopen_at)
 
     def set_reference(self, price: int, ts: int, out: list[Event]) -> None:
+        """A new prior settlement: new limits, a new breaker band and window.
+
+        Resting and stop orders priced outside the new limits are cancelled, so no trade
+        can ever print outside the day's limits.
+        """
         self.reference = price
         self.lower_limit, self.upper_limit = price_limits(price, self.rules.price_limit_bp)
         if self.breaker is not None:
             self.breaker.set_band(band_width(price, self.rules.circuit_breaker_bp))
+            self.breaker.restart(ts, price)
         out.append(ReferencePriceSet(ts, self.symbol, price, self.lower_limit, self.upper_limit))
+        lower, upper = self.lower_limit, self.upper_limit
+        for order in self.live_orders():
+            outside = (order.triggered or order.order_type is OrderType.STOP_LIMIT) and not (
+                lower <= order.price <= upper
+            )
+            stop = order.stop_price
+            if outside or (stop is not None and not order.triggered and not lower <= stop <= upper):
+                self.cancel(order, ts, CancelReason.OUTSIDE_PRICE_LIMITS, out)
 
     def expire_day_orders(self, ts: int, out: list[Event]) -> None:
         day_orders = [o for o in self.live_orders() if o.time_in_force is TimeInForce.GFD]

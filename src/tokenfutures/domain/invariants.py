@@ -68,6 +68,10 @@ def check_instrument(inst: Instrument) -> None:
             bid is None or ask is None or bid < ask,
             f"{inst.symbol}: book crossed in continuous trading ({bid} >= {ask})",
         )
+    _require(
+        inst.print_high is None and inst.print_low is None,
+        f"{inst.symbol}: prints left unchecked against the stops",
+    )
     for order in inst.stops.orders():
         _require(not order.triggered, f"triggered order {order.order_id} in the stop book")
         _require(order.leaves > 0, f"stop order {order.order_id} has no open quantity")

@@ -54,6 +54,7 @@ class OrderRegistry:
         return list(self.live.get(account, {}).values())
 
     def count(self) -> int:
+        """How many orders are live."""
         return sum(len(orders) for orders in self.live.values())
 
     def state(self) -> tuple[object, ...]:

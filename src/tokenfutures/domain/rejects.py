@@ -38,6 +38,8 @@ class RejectReason(StrEnum):
     STOP_ALREADY_TRIGGERED = "stop_already_triggered"
     # money
     INVALID_AMOUNT = "invalid_amount"
+    # sequencing
+    TS_BEFORE_PREVIOUS = "ts_before_previous"
 
 
 class CancelReason(StrEnum):
@@ -49,3 +51,4 @@ class CancelReason(StrEnum):
     AMENDED_TO_FILLED = "amended_to_filled"
     NO_LIQUIDITY = "no_liquidity"
     CIRCUIT_BREAKER = "circuit_breaker"
+    OUTSIDE_PRICE_LIMITS = "outside_price_limits"

@@ -1,8 +1,9 @@
 """Stop orders waiting for their trigger, outside the book.
 
-Buy stops trigger when the last trade is at or above their stop price, lowest stop
-first; sell stops when it is at or below, highest stop first; ties by arrival. Both
-lists are sorted ascending by ``(key, order_id)`` with the next stop to trigger first.
+Buy stops trigger on a print at or above their stop price, lowest stop first; sell stops
+on a print at or below, highest stop first; ties by arrival (``Order.priority``, renewed
+when an amend loses priority). Both lists are sorted ascending by ``(key, priority)`` with
+the next stop to trigger first.
 """
 
 from __future__ import annotations
@@ -27,15 +28,15 @@ class StopBook:
         stop = order.stop_price
         if stop is None:
             raise ValueError(f"order {order.order_id} has no stop price")
-        return (stop if order.is_buy else -stop, order.order_id, order)
+        return (stop if order.is_buy else -stop, order.priority, order)
 
     def add(self, order: Order) -> None:
         insort(self._buys if order.is_buy else self._sells, self._entry(order))
 
     def remove(self, order: Order) -> None:
         entries = self._buys if order.is_buy else self._sells
-        key, order_id, _ = self._entry(order)
-        index = bisect_left(entries, (key, order_id))
+        key, priority, _ = self._entry(order)
+        index = bisect_left(entries, (key, priority))
         if index == len(entries) or entries[index][2] is not order:
             raise KeyError(f"stop order {order.order_id} is not in the stop book")
         del entries[index]

@@ -156,6 +156,7 @@ def amend_problem(inst: Instrument, order: Order, cmd: AmendOrder) -> Problem | 
         return Problem(RejectReason.NOTHING_TO_AMEND, None, "price and quantity unchanged")
     if (
         order.post_only
+        and new_price != order.price
         and new_quantity > order.filled
         and inst.would_cross(order.is_buy, new_price)
     ):

@@ -9,8 +9,9 @@ Formats are documented in docs/commands-and-events.md.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import Enum
 from fractions import Fraction
 from typing import Any, TypeVar
@@ -30,6 +31,9 @@ from tokenfutures.domain.values import OrderType, Phase, SelfTradePrevention, Si
 from tokenfutures.engine.timestamps import parse_ts
 
 MAX_ID_LENGTH = 64
+MAX_LINE_LENGTH = 4096
+MAX_DECIMAL_DIGITS = 30
+_DECIMAL_TEXT = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 # decimals are compared exactly (as fractions); this bounds their size first
 MAX_DECIMAL_EXPONENT = 18
 E = TypeVar("E", bound=Enum)
@@ -93,9 +97,16 @@ class Codec:
     # --- reading commands ----------------------------------------------------------------
 
     def decode_line(self, line: str) -> Command:
+        if len(line) > MAX_LINE_LENGTH:
+            raise CommandError(
+                RejectReason.MALFORMED_COMMAND, None, f"longer than {MAX_LINE_LENGTH} characters"
+            )
         try:
-            data = json.loads(line, parse_float=Decimal)
-        except json.JSONDecodeError as exc:
+            data = json.loads(line, parse_float=Decimal, object_pairs_hook=_unique_keys)
+        except CommandError:
+            raise
+        except (ValueError, RecursionError) as exc:
+            # JSONDecodeError, integers too long to convert, absurd nesting
             raise CommandError(RejectReason.MALFORMED_COMMAND, None, f"not JSON: {exc}") from exc
         return self.decode(data)
 
@@ -105,7 +116,7 @@ class Codec:
         kind = data.get("type")
         if kind is None:
             raise CommandError(RejectReason.MISSING_FIELD, "type", "is required")
-        if kind not in self._readers:
+        if not isinstance(kind, str) or kind not in self._readers:
             raise CommandError(
                 RejectReason.UNKNOWN_COMMAND, "type", f"must be one of {', '.join(_FIELDS)}"
             )
@@ -219,10 +230,22 @@ class Codec:
         return str(minor * self.minor_unit)
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all different: a repeated key is refused, not overwritten."""
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise CommandError(RejectReason.INVALID_FIELD, key, "appears twice")
+        data[key] = value
+    return data
+
+
 def _identifier(data: Mapping[str, Any], field: str) -> str:
     value = data.get(field)
     if not isinstance(value, str) or not value.strip():
         raise CommandError(RejectReason.INVALID_FIELD, field, "must be a non-empty string")
+    if value != value.strip():
+        raise CommandError(RejectReason.INVALID_FIELD, field, "must not start or end with spaces")
     if len(value) > MAX_ID_LENGTH or not value.isprintable():
         raise CommandError(
             RejectReason.INVALID_FIELD, field, f"must be printable, at most {MAX_ID_LENGTH} chars"
@@ -238,7 +261,9 @@ def _integer(data: Mapping[str, Any], field: str) -> int:
 
 
 def _boolean(data: Mapping[str, Any], field: str) -> bool:
-    value = data.get(field, False)
+    value = data.get(field)
+    if value is None:
+        return False
     if not isinstance(value, bool):
         raise CommandError(RejectReason.INVALID_FIELD, field, "must be true or false")
     return value
@@ -248,14 +273,19 @@ def _decimal(data: Mapping[str, Any], field: str) -> Decimal:
     value = data.get(field)
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise CommandError(RejectReason.INVALID_FIELD, field, "must be a decimal string")
-    try:
-        number = Decimal(value)
-    except InvalidOperation as exc:
+    if isinstance(value, str) and not (
+        len(value) <= MAX_DECIMAL_DIGITS + 2 and _DECIMAL_TEXT.fullmatch(value)
+    ):
         raise CommandError(
-            RejectReason.INVALID_FIELD, field, f"{value!r} is not a decimal"
-        ) from exc
-    if not number.is_finite():
-        raise CommandError(RejectReason.INVALID_FIELD, field, "must be a finite decimal")
+            RejectReason.INVALID_FIELD, field, f'{value[:40]!r} is not a decimal like "2.505"'
+        )
+    number = Decimal(value)
+    if not number.is_finite() or len(number.as_tuple().digits) > MAX_DECIMAL_DIGITS:
+        raise CommandError(
+            RejectReason.INVALID_FIELD,
+            field,
+            f"must be a decimal of at most {MAX_DECIMAL_DIGITS} digits",
+        )
     if not -MAX_DECIMAL_EXPONENT <= number.adjusted() <= MAX_DECIMAL_EXPONENT:
         raise CommandError(RejectReason.INVALID_FIELD, field, f"{value!r} is out of range")
     return number

@@ -39,7 +39,7 @@ EVENT_TYPES: dict[type, str] = {
 }
 
 PRICE_FIELDS = frozenset(
-    {"price", "stop_price", "lower_limit", "upper_limit", "band_low", "band_high", "last_price"}
+    {"price", "stop_price", "lower_limit", "upper_limit", "band_low", "band_high", "trigger_price"}
 )
 MONEY_FIELDS = frozenset({"amount", "balance"})
 TIME_FIELDS = frozenset({"ts", "reopen_at"})

@@ -70,11 +70,6 @@ class Order:
         self.prev: Order | None = None
         self.next: Order | None = None
 
-    @property
-    def is_stop(self) -> bool:
-        """True while the order waits for its stop price."""
-        return not self.triggered
-
     def state(self) -> tuple[object, ...]:
         """Everything that defines the order, for state hashing and comparisons."""
         return (
