@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from support.books import (
+    GTC,
     LATER,
     OTHER,
     SYMBOL,
@@ -17,7 +18,13 @@ from support.books import (
     rules,
     table,
 )
-from tokenfutures.domain.events import Event, FundsDeposited, OrderAmended, OrderCancelled
+from tokenfutures.domain.events import (
+    Event,
+    FundsDeposited,
+    OrderAmended,
+    OrderCancelled,
+    StopTriggered,
+)
 from tokenfutures.domain.rejects import CancelReason
 from tokenfutures.domain.rejects import RejectReason as R
 from tokenfutures.domain.values import Phase
@@ -250,3 +257,22 @@ def test_deposits_add_up_per_account(venue: Venue) -> None:
     assert venue.deposit("A", 250)[0] == FundsDeposited(LATER + 5 + 1_000, "A", 250, 10_250)
     assert venue.deposit("B", 1)[0] == FundsDeposited(LATER + 5 + 2_000, "B", 1, 1)
     assert venue.exchange.balances == {"A": 10_250, "B": 1}
+
+
+def test_a_post_only_order_can_shrink_in_a_crossed_auction_book() -> None:
+    venue = Venue()
+    venue.buy("A", 10, 2500, "po", tif=GTC, post_only=True)
+    venue.set_phase(Phase.PRE_OPEN)
+    venue.sell("B", 5, 2490, "b1")  # the auction book may cross
+    assert _amended(venue.amend("A", "po", quantity=4)).leaves_quantity == 4
+    assert rejected(venue.amend("A", "po", price=2495)).reason is R.POST_ONLY_WOULD_TRADE
+
+
+def test_an_amended_stop_goes_to_the_back_of_the_stops_queue(venue: Venue) -> None:
+    venue.buy("S", 1, None, "st1", stop=2505)
+    venue.buy("T", 1, None, "st2", stop=2505)
+    assert _amended(venue.amend("S", "st1", quantity=2)).priority_kept is False
+    venue.sell("X", 1, 2505, "x1")
+    events = venue.buy("Y", 1, 2505, "y1")  # prints 2.505: both stops trigger, st2 first
+    triggered = [e.client_order_id for e in of_type(events, StopTriggered)]
+    assert triggered == ["st2", "st1"]

@@ -239,3 +239,18 @@ def test_a_self_cross_outside_the_band_prints_nothing_and_trips_nothing(
     events = banded.buy("A", 5, 2600, "a1", stp=mode)
     assert of_type(events, CircuitBreakerTripped) == []
     assert banded.phase() is Phase.CONTINUOUS
+
+
+def test_a_reopening_auction_far_from_the_window_does_not_lock_the_market(banded: Venue) -> None:
+    # band is 75 ticks; a trade at 2.500 puts 2.500 in the window
+    banded.sell("B", 1, 2500, "b1")
+    banded.buy("A", 1, 2500, "a1")
+    banded.set_phase(Phase.PRE_OPEN)
+    banded.buy("A", 1, 2350, "a2")
+    banded.sell("B", 1, 2350, "b2")
+    banded.set_phase(Phase.CONTINUOUS)  # the auction prints 2.350, 150 ticks away
+    banded.sell("B", 1, 2360, "b3")
+    events = banded.buy("A", 1, 2360, "a3")
+    assert fills(events) == [(1, 2360, "a3", "b3")]
+    assert of_type(events, CircuitBreakerTripped) == []
+    assert banded.phase() is Phase.CONTINUOUS
