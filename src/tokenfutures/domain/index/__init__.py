@@ -1,0 +1,1 @@
+"""The benchmark: token and GPU-hour price indices over price observations (pure, no I/O)."""
