@@ -8,6 +8,7 @@ from tokenfutures.cli.bench import bench_app
 from tokenfutures.cli.contracts import contracts_app
 from tokenfutures.cli.demo import demo
 from tokenfutures.cli.engine import engine_app
+from tokenfutures.cli.index import index_app
 
 app = typer.Typer(
     name="tokenfutures",
@@ -17,5 +18,6 @@ app = typer.Typer(
 )
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(engine_app, name="engine")
+app.add_typer(index_app, name="index")
 app.add_typer(bench_app, name="bench")
 app.command("demo")(demo)

@@ -1,0 +1,157 @@
+"""`tokenfutures index`: list, compute, explain and chart the benchmark indices."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tokenfutures.adapters.index_sources import ContributedDataError, OpenRouterDataError
+from tokenfutures.domain.index.audit import explain as explain_fixing
+from tokenfutures.domain.index.fixing import Fixing
+from tokenfutures.domain.index.methodology import MethodologyError
+from tokenfutures.engine.index_json import fixing_json, usd_text
+from tokenfutures.engine.indices import IndexFamily, SourceError
+
+index_app = typer.Typer(help="The AI token and GPU-hour price indices.", no_args_is_help=True)
+
+IndexOption = Annotated[str, typer.Option("--index", help="Index code, e.g. TKN, TKN-OPEN.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _day(text: str | None, option: str) -> date:
+    if text is None:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date YYYY-MM-DD", param_hint=option) from None
+
+
+def _family() -> IndexFamily:
+    try:
+        return IndexFamily.load()
+    except (OSError, MethodologyError) as error:
+        raise typer.BadParameter(str(error), param_hint="methodology") from None
+
+
+def _known(family: IndexFamily, index: str) -> str:
+    known = family.token_indices() + family.gpu_indices()
+    if index not in known:
+        raise typer.BadParameter(f"{index!r}: must be one of {', '.join(known)}", "--index")
+    return index
+
+
+def _compute(family: IndexFamily, day: date, sources: list[str]) -> dict[str, Fixing]:
+    try:
+        return family.compute(day, sources)
+    except (SourceError, ContributedDataError, OpenRouterDataError, OSError) as error:
+        raise typer.BadParameter(str(error), param_hint="--source") from None
+
+
+@index_app.command("list")
+def list_indices(as_json: JsonOption = False) -> None:
+    """Every index with its unit and methodology version."""
+    family = _family()
+    m = family.methodology
+    rows = [
+        {"index": m.composite, "unit": m.unit, "description": "composite of the grades"},
+        *({"index": g.index, "unit": m.unit, "description": g.description} for g in m.grades),
+        *(
+            {"index": code, "unit": m.gpu.unit, "description": f"{code[4:]} rental, per GPU-hour"}
+            for code in family.gpu_indices()
+        ),
+    ]
+    for row in rows:
+        row["methodology_version"] = m.version
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        typer.echo(f"{row['index']:<14} {row['unit']:<34} {row['description']}")
+
+
+@index_app.command("compute")
+def compute(
+    index: IndexOption = "TKN",
+    on: Annotated[str | None, typer.Option("--date", help="Fixing date (default today).")] = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--source",
+            help="genai-prices, openrouter:FILE_OR_URL, csv:FILE or gpu-csv:FILE; repeatable.",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One day's fixing with its constituents, exclusions, coverage, quality and hash."""
+    family = _family()
+    fixing = _compute(family, _day(on, "--date"), source or ["genai-prices"])[_known(family, index)]
+    if as_json:
+        typer.echo(json.dumps(fixing_json(fixing), indent=2))
+        return
+    value = usd_text(fixing.value) or "not published"
+    typer.echo(f"{fixing.index} {fixing.day.isoformat()}: {value} {fixing.unit}")
+    typer.echo(
+        f"quality {fixing.quality.value}, coverage {fixing.coverage_bp / 100:.2f}%, "
+        f"data level {fixing.level.value}, methodology {fixing.methodology_version}"
+    )
+    for item in fixing.constituents:
+        typer.echo(
+            f"  {item.name:<34} {usd_text(item.price):>12}  weight {item.weight_bp / 100:6.2f}%  "
+            f"{len(item.providers)} provider(s)"
+        )
+    typer.echo(f"{len(fixing.excluded)} input(s) excluded; sha256 {fixing.inputs_sha256}")
+
+
+@index_app.command("explain")
+def explain(
+    index: IndexOption = "TKN",
+    on: Annotated[str | None, typer.Option("--date", help="Fixing date (default today).")] = None,
+) -> None:
+    """The audit trail of one fixing, in plain words."""
+    family = _family()
+    fixing = _compute(family, _day(on, "--date"), ["genai-prices"])[_known(family, index)]
+    typer.echo(explain_fixing(fixing))
+
+
+@index_app.command("history")
+def history(
+    index: IndexOption = "TKN",
+    start: Annotated[str | None, typer.Option("--start", help="First day YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="Last day YYYY-MM-DD.")] = None,
+    csv_file: Annotated[Path | None, typer.Option("--csv", help="Write the series here.")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Chart (PNG) of the index.")] = None,
+) -> None:
+    """A daily series from the dated price history, as CSV and an optional chart."""
+    family = _family()
+    code = _known(family, index)
+    last = _day(end, "--end")
+    first = _day(start, "--start") if start else last.replace(year=last.year - 1)
+    shown = [code] if code in family.gpu_indices() else family.token_indices()
+    try:
+        all_series = family.history(shown, first, last)
+    except SourceError as error:
+        raise typer.BadParameter(str(error), param_hint="--start/--end") from None
+    series = all_series[code]
+    rows = [
+        (f.day.isoformat(), usd_text(f.value) or "", f.quality.value, f.inputs_sha256)
+        for f in series
+    ]
+    if csv_file is not None:
+        with csv_file.open("w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow(["date", "value", "quality", "inputs_sha256"])
+            writer.writerows(rows)
+    else:
+        for row in rows:
+            typer.echo(",".join(row[:3]))
+    if plot is not None:
+        from tokenfutures.cli.index_chart import draw_history
+
+        draw_history(all_series, code, plot)
+        typer.echo(f"chart written to {plot}")
