@@ -50,6 +50,7 @@ lint: $(STAMP)
 
 bench: $(COMPILED)
 	$(BIN)/tokenfutures bench matching
+	$(BIN)/tokenfutures bench index
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info

@@ -6,6 +6,7 @@ import json
 import sys
 from array import array
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 import pytest
@@ -256,3 +257,14 @@ def test_cli_exits_2_when_the_engine_cannot_be_imported(monkeypatch: pytest.Monk
     result = CliRunner().invoke(app, ["bench", "matching", "--commands", "100", "--repeat", "1"])
     assert result.exit_code == 2
     assert "the engine cannot be imported" in result.stderr
+
+
+def test_index_bench_reports_both_timings_and_verifies_repetitions() -> None:
+    from tokenfutures.bench.index_bench import run_index_benchmark
+
+    timings = run_index_benchmark(date(2026, 11, 20), years=1, repeat=2)
+    assert timings.indices == 9
+    assert timings.history_days == 366
+    assert timings.one_day_s > 0
+    assert timings.history_s > 0
+    assert len(timings.history_sha256) == 64

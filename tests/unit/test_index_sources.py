@@ -157,7 +157,13 @@ def test_constituents_are_well_formed_and_grades_are_populated() -> None:
     assert 25 <= len(constituents) <= 40
     counts = dict.fromkeys(("frontier", "efficient", "open", "chinese"), 0)
     for constituent in constituents:
-        assert set(constituent) == {"name", "grades", "listed", "providers"}
+        assert (
+            {"name", "grades", "listed", "providers"}
+            <= set(constituent)
+            <= {"name", "grades", "listed", "providers", "maker"}
+        )
+        if "maker" in constituent:  # the maker sells its own model
+            assert constituent["maker"] in constituent["providers"], constituent["name"]  # type: ignore[operator]
         assert date.fromisoformat(str(constituent["listed"])) <= FIXING_DAY
         for grade in constituent["grades"]:  # type: ignore[attr-defined]
             counts[grade] += 1  # a KeyError here means an unknown grade

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Annotated
 
 import typer
 
 from tokenfutures.bench.harness import EngineUnavailable, load_engine_factory, run_benchmark
+from tokenfutures.bench.index_bench import run_index_benchmark
 from tokenfutures.bench.report import as_json, as_text, machine_info
 from tokenfutures.bench.verify import VerificationError
 from tokenfutures.bench.workload import WorkloadSpec, build_workload
@@ -44,3 +46,38 @@ def matching(
         typer.echo(json.dumps(as_json(result, workload, machine), indent=2))
     else:
         typer.echo(as_text(result, workload, machine))
+
+
+@bench_app.command("index")
+def index(
+    on: Annotated[str, typer.Option("--date", help="Fixing day YYYY-MM-DD.")] = "2026-11-20",
+    years: Annotated[int, typer.Option("--years", min=1, help="Years of history.")] = 3,
+    repeat: Annotated[int, typer.Option("--repeat", min=1, help="Repetitions (medians).")] = 3,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """One day's full fixing and a multi-year daily history of every index."""
+    timings = run_index_benchmark(date.fromisoformat(on), years, repeat)
+    if json_output:
+        typer.echo(
+            json.dumps(
+                {
+                    "day": timings.day.isoformat(),
+                    "indices": timings.indices,
+                    "one_day_s": round(timings.one_day_s, 4),
+                    "history_days": timings.history_days,
+                    "history_s": round(timings.history_s, 3),
+                    "history_sha256": timings.history_sha256,
+                    "repetitions": repeat,
+                    "machine": machine_info(),
+                }
+            )
+        )
+        return
+    typer.echo("tokenfutures bench index")
+    typer.echo(
+        f"one day      {timings.indices} indices on {timings.day}: {timings.one_day_s:.3f} s"
+    )
+    typer.echo(
+        f"history      {timings.history_days} days x {timings.indices} indices: "
+        f"{timings.history_s:.2f} s (median of {repeat}; verified: every repetition identical)"
+    )

@@ -42,7 +42,9 @@ def _family() -> IndexFamily:
 def _known(family: IndexFamily, index: str) -> str:
     known = family.token_indices() + family.gpu_indices()
     if index not in known:
-        raise typer.BadParameter(f"{index!r}: must be one of {', '.join(known)}", "--index")
+        raise typer.BadParameter(
+            f"{index!r}: must be one of {', '.join(known)}", param_hint="--index"
+        )
     return index
 
 

@@ -1,0 +1,92 @@
+"""`tokenfutures index ...` as a user runs it, on the packaged data and small files."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from tokenfutures.cli import app
+
+runner = CliRunner()
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "index"
+DAY = "2026-11-20"
+PUBLISHED = {
+    "index", "date", "value", "unit", "methodology_version", "constituents", "excluded",
+    "coverage", "quality", "inputs_sha256",
+}  # fmt: skip
+
+
+def _run(*args: str) -> str:
+    result = runner.invoke(app, ["index", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_index_list_names_every_index_with_its_unit() -> None:
+    rows = json.loads(_run("list", "--json"))
+    codes = [row["index"] for row in rows]
+    assert codes[:5] == ["TKN", "TKN-FRONTIER", "TKN-EFFICIENT", "TKN-OPEN", "TKN-CHINESE"]
+    assert "GPU-H100" in codes
+    assert {row["methodology_version"] for row in rows} == {"1.0.0"}
+
+
+def test_compute_publishes_every_field_and_is_reproducible() -> None:
+    first = json.loads(_run("compute", "--index", "TKN-OPEN", "--date", DAY, "--json"))
+    second = json.loads(_run("compute", "--index", "TKN-OPEN", "--date", DAY, "--json"))
+    assert first == second
+    assert set(first) >= PUBLISHED
+    assert first["value"] == "0.687039"
+    assert first["quality"] == "ok"
+    assert all(item["reason"] for item in first["excluded"])
+    assert sum(Decimal(item["weight"]) for item in first["constituents"]) == 100
+    assert len(first["inputs_sha256"]) == 64
+
+
+def test_gpu_index_reads_the_packaged_snapshot() -> None:
+    fixing = json.loads(_run("compute", "--index", "GPU-H100", "--date", DAY, "--json"))
+    assert fixing["value"] == "2.4571"
+    assert fixing["unit"] == "USD per GPU-hour"
+
+
+def test_contributed_quotes_join_the_list_prices() -> None:
+    plain = json.loads(_run("compute", "--index", "TKN", "--date", DAY, "--json"))
+    source = f"csv:{FIXTURES / 'token_quotes.csv'}"
+    mixed = json.loads(
+        _run("compute", "--index", "TKN", "--date", DAY, "--source", "genai-prices",
+             "--source", source, "--json")
+    )  # fmt: skip
+    assert mixed["inputs_sha256"] != plain["inputs_sha256"]
+
+
+def test_explain_reads_like_an_audit_trail() -> None:
+    text = _run("explain", "--index", "TKN-OPEN", "--date", DAY)
+    assert "TKN-OPEN" in text
+    assert "0.687039" in text or "0.69" in text
+    assert "excluded" in text.lower()
+
+
+def test_history_writes_a_csv_and_a_chart(tmp_path: Path) -> None:
+    series, chart = tmp_path / "tkn.csv", tmp_path / "tkn.png"
+    _run("history", "--index", "TKN-OPEN", "--start", "2026-11-01", "--end", DAY,
+         "--csv", str(series), "--plot", str(chart))  # fmt: skip
+    rows = series.read_text(encoding="utf-8").splitlines()
+    assert rows[0] == "date,value,quality,inputs_sha256"
+    assert len(rows) == 1 + 20
+    assert rows[-1].startswith(f"{DAY},0.687039,ok,")
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bad_input_is_named() -> None:
+    unknown = runner.invoke(app, ["index", "compute", "--index", "NOPE", "--date", DAY])
+    assert unknown.exit_code == 2
+    assert "--index" in unknown.output
+    bad_source = runner.invoke(app, ["index", "compute", "--date", DAY, "--source", "ftp:x"])
+    assert bad_source.exit_code == 2
+    assert "ftp:x" in bad_source.output
+    missing = runner.invoke(app, ["index", "compute", "--source", "csv:/nonexistent.csv"])
+    assert missing.exit_code == 2
+    bad_date = runner.invoke(app, ["index", "compute", "--date", "2026-13-01"])
+    assert bad_date.exit_code == 2
