@@ -462,3 +462,17 @@ def test_composite_is_the_grade_weighted_average(methodology, constituents):
     assert composite.value == round_half_even(frontier * 4000 + open_ * 2000, 6000)
     assert composite.coverage_bp == 6000  # frontier 40% + open 20% of the weight
     assert composite.quality is Quality.LOW_COVERAGE  # efficient and chinese not published
+
+
+def test_a_third_party_cannot_price_a_maker_only_model():
+    # only the maker sells it; a contributor "evil" reports a trade under the maker's name
+    rogue = item("evil", 10_000, TRADE, provider="lab")
+    result = settle([item("lab", 100), rogue], maker="lab")
+    assert (result.price, result.maker_only) == (100, True)
+    assert [e.contributor for e in result.excluded] == ["evil"]
+
+
+def test_one_contributor_naming_several_providers_is_one_partial_voice():
+    rows = [item("x", 99, provider=p) for p in ("p1", "p2", "p3")]
+    result = settle([*rows, item("b", 6)], required=3, partial=True)
+    assert result.independent <= 2

@@ -102,7 +102,16 @@ def outliers(values: Sequence[int], rule: OutlierRule) -> dict[int, str]:
 
 
 def _independent(inputs: Iterable[Input], aggregators: tuple[str, ...]) -> int:
-    return len({item.provider for item in inputs if item.provider not in aggregators})
+    """Independent support: distinct non-aggregator providers, but never more than the
+    distinct contributors who reported them (one contributor naming three providers is one
+    voice, not three)."""
+    own = [item for item in inputs if item.provider not in aggregators]
+    return min(len({item.provider for item in own}), len({item.contributor for item in own}))
+
+
+def _maker_own(item: Input, maker: str | None) -> bool:
+    """The maker's own price, reported by the maker itself: the only input that may stand alone."""
+    return maker is not None and item.provider == maker and item.contributor == maker
 
 
 def _choose_level(
@@ -120,7 +129,7 @@ def _choose_level(
         if _independent(rows, aggregators) >= required and contributors >= required:
             return level, False
     for level in levels:
-        if maker is not None and any(item.provider == maker for item in by_level[level]):
+        if any(_maker_own(item, maker) for item in by_level[level]):
             return level, True
     if partial and levels:
         best = max(levels, key=lambda lv: (_independent(by_level[lv], aggregators), -lv.rank))
@@ -156,7 +165,7 @@ def determine(
         found = _independent(ordered, aggregators)
         reason = f"below min providers: {found} independent provider(s), {required} required"
         return Determination(None, (), found, 0, None, False, _all(ordered, reason))
-    used = [i for i in by_level[level] if not maker_only or i.provider == maker]
+    used = [i for i in by_level[level] if not maker_only or _maker_own(i, maker)]
     excluded = [item.excluded(_level_reason(item, level)) for item in ordered if item not in used]
     votes: dict[str, list[Input]] = {}
     for item in used:
@@ -176,7 +185,7 @@ def determine(
     return Determination(
         price=price,
         providers=tuple(sorted({item.provider for item in kept_inputs})),
-        independent=_independent(used, aggregators),
+        independent=_independent(kept_inputs, aggregators),
         inputs=len(kept_inputs),
         level=level,
         maker_only=maker_only,
