@@ -321,3 +321,17 @@ def test_gpu_snapshot_file_skips_rows_without_a_positive_median() -> None:
         "no on-demand price",
         "on-demand price 0 is not positive",
     ]
+
+
+@pytest.mark.parametrize("price", ["1e30", "1e999999999", "-0.5", "abc", "\u0661.0"])
+def test_absurd_prices_in_a_contributed_file_are_named_errors(tmp_path: Path, price: str) -> None:
+    path = tmp_path / "quotes.csv"
+    path.write_text(
+        "date,contributor,provider,model,input_usd_per_mtok,output_usd_per_mtok,"
+        "cached_input_usd_per_mtok,kind\n"
+        f"2026-11-20,broker-a,together,m,{price},1.00,,trade\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ContributedDataError) as caught:
+        contributed_token_observations(path)
+    assert (caught.value.line, caught.value.column) == (2, "input_usd_per_mtok")

@@ -113,8 +113,8 @@ class CsvRow:
         value = self.text(column)
         try:
             price = parse_usd(value)
-        except ValueError:
-            raise self.error(column, f"{value!r} is not a number") from None
+        except ValueError as problem:
+            raise self.error(column, str(problem)) from None
         if price < 0:
             raise self.error(column, f"{value} is negative")
         if not allow_zero and usd_to_micro(price) == 0:
@@ -123,7 +123,7 @@ class CsvRow:
 
     def positive_int(self, column: str) -> int:
         value = self.text(column)
-        if not value.isdigit() or int(value) == 0:
+        if not (value.isascii() and value.isdigit()) or len(value) > 6 or int(value) == 0:
             raise self.error(column, f"{value!r} is not a positive whole number")
         return int(value)
 

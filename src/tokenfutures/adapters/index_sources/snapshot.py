@@ -49,6 +49,11 @@ class SourceSnapshot(Generic[ObservationT]):
     skipped: tuple[SkippedInput, ...] = ()
 
 
+# a price is at most 999,999,999 USD and at least 1e-18 USD: beyond that it is an input error
+MAX_PRICE_DIGITS = 9
+MAX_PRICE_EXPONENT = 18
+
+
 def usd_to_micro(amount: Decimal) -> int:
     """Exact USD → integer micro-USD, rounding half-even; raises on NaN or infinity."""
     if not amount.is_finite():
@@ -58,12 +63,16 @@ def usd_to_micro(amount: Decimal) -> int:
 
 def parse_usd(text: str) -> Decimal:
     """A plain decimal number (``"0.27"``, ``"2.7e-7"``); ValueError if it is not one."""
+    if not text.isascii() or "_" in text:
+        raise ValueError(f"not a plain ASCII decimal: {text!r}")
     try:
         value = Decimal(text.strip())
     except InvalidOperation:
         raise ValueError(f"not a number: {text!r}") from None
     if not value.is_finite():
         raise ValueError(f"not a finite number: {text!r}")
+    if value and not -MAX_PRICE_EXPONENT <= value.adjusted() < MAX_PRICE_DIGITS:
+        raise ValueError(f"out of range (below 1e-18 or a billion dollars or more): {text!r}")
     return value
 
 
