@@ -59,6 +59,10 @@ def test_contributed_quotes_join_the_list_prices() -> None:
              "--source", source, "--json")
     )  # fmt: skip
     assert mixed["inputs_sha256"] != plain["inputs_sha256"]
+    contributed = mixed["sources"][-1]
+    assert contributed["name"] == "csv:token_quotes.csv"
+    assert len(contributed["sha256"]) == 64
+    assert contributed["skipped"], "the duplicate row is reported, not silently dropped"
 
 
 def test_explain_reads_like_an_audit_trail() -> None:
@@ -90,3 +94,9 @@ def test_bad_input_is_named() -> None:
     assert missing.exit_code == 2
     bad_date = runner.invoke(app, ["index", "compute", "--date", "2026-13-01"])
     assert bad_date.exit_code == 2
+
+
+def test_a_fixing_for_a_future_day_is_refused() -> None:
+    result = runner.invoke(app, ["index", "compute", "--date", "2999-01-01"])
+    assert result.exit_code == 2
+    assert "future" in result.output

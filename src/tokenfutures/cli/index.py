@@ -6,30 +6,46 @@ import csv
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from tokenfutures.adapters.index_sources import ContributedDataError, OpenRouterDataError
+from tokenfutures.adapters.index_sources import (
+    ContributedDataError,
+    OpenRouterDataError,
+    SourceSnapshot,
+)
 from tokenfutures.domain.index.audit import explain as explain_fixing
 from tokenfutures.domain.index.fixing import Fixing
 from tokenfutures.domain.index.methodology import MethodologyError
-from tokenfutures.engine.index_json import fixing_json, usd_text
+from tokenfutures.engine.index_json import fixing_json, sources_json, usd_text
 from tokenfutures.engine.indices import IndexFamily, SourceError
 
 index_app = typer.Typer(help="The AI token and GPU-hour price indices.", no_args_is_help=True)
 
 IndexOption = Annotated[str, typer.Option("--index", help="Index code, e.g. TKN, TKN-OPEN.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+SourceOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--source",
+        help="genai-prices, openrouter:FILE_OR_URL, csv:FILE or gpu-csv:FILE; repeatable.",
+    ),
+]
 
 
 def _day(text: str | None, option: str) -> date:
+    """A fixing day: today by default, never in the future (no index of prices not yet seen)."""
+    today = datetime.now(UTC).date()
     if text is None:
-        return datetime.now(UTC).date()
+        return today
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise typer.BadParameter(f"{text!r} is not a date YYYY-MM-DD", param_hint=option) from None
+    if day > today:
+        raise typer.BadParameter(f"{text} is in the future", param_hint=option)
+    return day
 
 
 def _family() -> IndexFamily:
@@ -48,9 +64,11 @@ def _known(family: IndexFamily, index: str) -> str:
     return index
 
 
-def _compute(family: IndexFamily, day: date, sources: list[str]) -> dict[str, Fixing]:
+def _compute(
+    family: IndexFamily, day: date, sources: list[str]
+) -> tuple[dict[str, Fixing], list[SourceSnapshot[Any]]]:
     try:
-        return family.compute(day, sources)
+        return family.compute_with_sources(day, sources)
     except (SourceError, ContributedDataError, OpenRouterDataError, OSError) as error:
         raise typer.BadParameter(str(error), param_hint="--source") from None
 
@@ -81,20 +99,16 @@ def list_indices(as_json: JsonOption = False) -> None:
 def compute(
     index: IndexOption = "TKN",
     on: Annotated[str | None, typer.Option("--date", help="Fixing date (default today).")] = None,
-    source: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--source",
-            help="genai-prices, openrouter:FILE_OR_URL, csv:FILE or gpu-csv:FILE; repeatable.",
-        ),
-    ] = None,
+    source: SourceOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """One day's fixing with its constituents, exclusions, coverage, quality and hash."""
     family = _family()
-    fixing = _compute(family, _day(on, "--date"), source or ["genai-prices"])[_known(family, index)]
+    fixings, snapshots = _compute(family, _day(on, "--date"), source or ["genai-prices"])
+    fixing = fixings[_known(family, index)]
     if as_json:
-        typer.echo(json.dumps(fixing_json(fixing), indent=2))
+        document = fixing_json(fixing) | {"sources": sources_json(snapshots)}
+        typer.echo(json.dumps(document, indent=2))
         return
     value = usd_text(fixing.value) or "not published"
     typer.echo(f"{fixing.index} {fixing.day.isoformat()}: {value} {fixing.unit}")
@@ -108,17 +122,28 @@ def compute(
             f"{len(item.providers)} provider(s)"
         )
     typer.echo(f"{len(fixing.excluded)} input(s) excluded; sha256 {fixing.inputs_sha256}")
+    for snapshot in snapshots:
+        typer.echo(
+            f"source {snapshot.name}: {len(snapshot.observations)} read, "
+            f"{len(snapshot.skipped)} skipped, sha256 {snapshot.sha256}"
+        )
 
 
 @index_app.command("explain")
 def explain(
     index: IndexOption = "TKN",
     on: Annotated[str | None, typer.Option("--date", help="Fixing date (default today).")] = None,
+    source: SourceOption = None,
 ) -> None:
-    """The audit trail of one fixing, in plain words."""
+    """The audit trail of one fixing, in plain words, with the sources it read."""
     family = _family()
-    fixing = _compute(family, _day(on, "--date"), ["genai-prices"])[_known(family, index)]
-    typer.echo(explain_fixing(fixing))
+    fixings, snapshots = _compute(family, _day(on, "--date"), source or ["genai-prices"])
+    typer.echo(explain_fixing(fixings[_known(family, index)]))
+    typer.echo("\nSources read (SHA-256 of what was read; inputs skipped before the methodology):")
+    for snapshot in snapshots:
+        typer.echo(f"- {snapshot.name}: {snapshot.sha256}")
+        for skipped in snapshot.skipped:
+            typer.echo(f"  skipped {skipped.item}: {skipped.reason}")
 
 
 @index_app.command("history")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from tokenfutures.adapters.index_sources import SourceSnapshot
 from tokenfutures.domain.index.fixing import Fixing
 from tokenfutures.domain.index.observations import MICRO_USD
 
@@ -56,3 +57,16 @@ def fixing_json(fixing: Fixing) -> dict[str, Any]:
         ],
         "inputs_sha256": fixing.inputs_sha256,
     }
+
+
+def sources_json(snapshots: list[SourceSnapshot[Any]]) -> list[dict[str, Any]]:
+    """What each source read: its SHA-256 and the inputs it skipped before the methodology."""
+    return [
+        {
+            "name": snapshot.name,
+            "sha256": snapshot.sha256,
+            "observations": len(snapshot.observations),
+            "skipped": [{"item": s.item, "reason": s.reason} for s in snapshot.skipped],
+        }
+        for snapshot in snapshots
+    ]

@@ -32,7 +32,7 @@ from tokenfutures.domain.index.methodology import (
     parse_constituents,
     parse_methodology,
 )
-from tokenfutures.domain.index.observations import GpuPriceObservation, TokenPriceObservation
+from tokenfutures.domain.index.observations import TokenPriceObservation
 from tokenfutures.domain.index.token_index import compute_token_fixings
 
 DEFAULT_SOURCES = ("genai-prices",)
@@ -80,24 +80,22 @@ class IndexFamily:
 
     def compute(self, day: date, sources: Sequence[str] = DEFAULT_SOURCES) -> dict[str, Fixing]:
         """Every index's fixing for ``day`` from the given sources."""
-        tokens, gpus = self.observations(day, sources)
+        return self.compute_with_sources(day, sources)[0]
+
+    def compute_with_sources(
+        self, day: date, sources: Sequence[str] = DEFAULT_SOURCES
+    ) -> tuple[dict[str, Fixing], list[SourceSnapshot[Any]]]:
+        """The fixings and the source snapshots they were computed from (hashes, skips)."""
+        snapshots = self.read_sources(day, sources)
+        tokens = [o for snap in snapshots for o in snap.observations if _is_token(o)]
+        gpus = [o for snap in snapshots for o in snap.observations if not _is_token(o)]
         fixings = compute_token_fixings(day, tokens, self.constituents, self.methodology)
         fixings.update(compute_gpu_fixings(day, gpus, self.methodology))
-        return fixings
+        return fixings, snapshots
 
-    def observations(
-        self, day: date, sources: Sequence[str]
-    ) -> tuple[list[TokenPriceObservation], list[GpuPriceObservation]]:
-        tokens: list[TokenPriceObservation] = []
-        gpus: list[GpuPriceObservation] = list(gpu_observations(day).observations)
-        for source in sources:
-            snapshot = self._read(source, day)
-            for item in snapshot.observations:
-                if isinstance(item, TokenPriceObservation):
-                    tokens.append(item)
-                else:
-                    gpus.append(item)
-        return tokens, gpus
+    def read_sources(self, day: date, sources: Sequence[str]) -> list[SourceSnapshot[Any]]:
+        """The GPU snapshot plus every named source, as read for ``day``."""
+        return [gpu_observations(day), *(self._read(source, day) for source in sources)]
 
     def _read(self, source: str, day: date) -> SourceSnapshot[Any]:
         kind, _, where = source.partition(":")
@@ -138,6 +136,10 @@ class IndexFamily:
                     if index in gpu:
                         series[index].append(gpu[index])
         return series
+
+
+def _is_token(item: object) -> bool:
+    return isinstance(item, TokenPriceObservation)
 
 
 def _days(start: date, end: date) -> list[date]:
