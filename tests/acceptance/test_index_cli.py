@@ -100,3 +100,17 @@ def test_a_fixing_for_a_future_day_is_refused() -> None:
     result = runner.invoke(app, ["index", "compute", "--date", "2999-01-01"])
     assert result.exit_code == 2
     assert "future" in result.output
+
+
+def test_final_settlement_averages_the_index_over_the_contract_window() -> None:
+    document = json.loads(_run("settlement", "GPU2611", "--date", "2026-11-01", "--json"))
+    assert document["index"] == "GPU-H100"
+    assert len(document["window"]) == len(document["fixings"]) == 10
+    values = [Decimal(row["value"]) for row in document["fixings"]]
+    assert Decimal(document["final_settlement_price"]) == sum(values) / len(values)
+
+
+def test_settlement_before_the_window_is_complete_is_refused() -> None:
+    result = runner.invoke(app, ["index", "settlement", "TKN2612", "--date", "2026-11-20"])
+    assert result.exit_code == 2
+    assert "not yet complete" in result.output

@@ -182,3 +182,58 @@ def history(
 
         draw_history(all_series, code, plot)
         typer.echo(f"chart written to {plot}")
+
+
+@index_app.command("settlement")
+def settlement(
+    symbol: Annotated[str, typer.Argument(help="Contract symbol, e.g. TKN2611.")],
+    on: Annotated[
+        str | None, typer.Option("--date", help="A day the contract was listed (default today).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Final settlement price of a contract: the average of its index over the window."""
+    from tokenfutures.adapters.calendars import load_trading_calendar
+    from tokenfutures.adapters.products_file import load_products
+    from tokenfutures.domain.index.settlement import SettlementError, final_settlement_price
+    from tokenfutures.domain.listing import ContractNotListedError, find_contract
+
+    listed_on = _day(on, "--date")
+    try:
+        contract = find_contract(load_products(), load_trading_calendar(), symbol, listed_on)
+    except ContractNotListedError as error:
+        raise typer.BadParameter(str(error), param_hint="SYMBOL") from None
+    family = _family()
+    code = _known(family, contract.product.underlying)
+    window = contract.final_settlement_window
+    today = datetime.now(UTC).date()
+    if window[-1] > today:
+        raise typer.BadParameter(
+            f"{symbol}: the settlement window ends {window[-1].isoformat()}, not yet complete",
+            param_hint="SYMBOL",
+        )
+    fixings = [family.compute(day)[code] for day in window]
+    try:
+        price = final_settlement_price(fixings, window)
+    except SettlementError as error:
+        raise typer.BadParameter(f"{symbol}: {error}", param_hint="SYMBOL") from None
+    document = {
+        "symbol": symbol,
+        "index": code,
+        "window": [day.isoformat() for day in window],
+        "fixings": [
+            {"date": f.day.isoformat(), "value": usd_text(f.value), "quality": f.quality.value}
+            for f in fixings
+        ],
+        "final_settlement_price": usd_text(price),
+        "unit": fixings[0].unit,
+    }
+    if as_json:
+        typer.echo(json.dumps(document, indent=2))
+        return
+    for row in document["fixings"]:
+        typer.echo(f"  {row['date']}  {row['value']}  ({row['quality']})")
+    typer.echo(
+        f"{symbol} final settlement: {document['final_settlement_price']} {document['unit']} "
+        f"(average of {len(window)} daily {code} fixings)"
+    )
