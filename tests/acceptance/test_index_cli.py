@@ -114,3 +114,19 @@ def test_settlement_before_the_window_is_complete_is_refused() -> None:
     result = runner.invoke(app, ["index", "settlement", "TKN2612", "--date", "2026-11-20"])
     assert result.exit_code == 2
     assert "not yet complete" in result.output
+
+
+def test_an_openrouter_models_file_joins_as_a_reseller() -> None:
+    source = f"openrouter:{FIXTURES / 'openrouter_models.json'}"
+    fixing = json.loads(
+        _run("compute", "--index", "TKN-FRONTIER", "--date", DAY, "--source", "genai-prices",
+             "--source", source, "--json")
+    )  # fmt: skip
+    (sonnet,) = [c for c in fixing["constituents"] if c["name"] == "claude-sonnet-4.5"]
+    assert "openrouter" in sonnet["providers"]
+    composite = json.loads(
+        _run("compute", "--index", "TKN", "--date", DAY, "--source", "genai-prices",
+             "--source", source, "--json")
+    )  # fmt: skip
+    unknown = {e["name"] for e in composite["excluded"] if e["reason"].startswith("unknown model")}
+    assert "deepseek/deepseek-chat" in unknown  # not mapped: listed, with its reason

@@ -76,7 +76,10 @@ class IndexFamily:
         return [gpu.index_code(accelerator) for accelerator in gpu.accelerators]
 
     def model_keys(self) -> list[tuple[str, str]]:
-        return sorted(self.constituents.lookup())
+        """The (provider, model) pairs read from genai-prices: the resellers' entries are left
+        out there (they repeat the sellers' prices); they join through their own sources."""
+        resellers = set(self.methodology.aggregators)
+        return sorted(key for key in self.constituents.lookup() if key[0] not in resellers)
 
     def compute(self, day: date, sources: Sequence[str] = DEFAULT_SOURCES) -> dict[str, Fixing]:
         """Every index's fixing for ``day`` from the given sources."""
