@@ -220,6 +220,12 @@ def _fixing(
     )
 
 
+def _unpriced(name: str, result: Determination) -> Exclusion:
+    """A basket member without a price is named in the fixing, with the reason."""
+    why = "its inputs were all excluded (see above)" if result.excluded else "no input at all"
+    return Exclusion("basket", name, "", "", f"constituent not priced on this day: {why}")
+
+
 def _grade_fixing(
     grade: Grade,
     day: date,
@@ -255,6 +261,7 @@ def _grade_fixing(
     else:
         quality = Quality.OK
     excluded = [*outside, *(found for name in members for found in results[name].excluded)]
+    excluded.extend(_unpriced(name, results[name]) for name in members if name not in priced)
     return _fixing(
         grade.index, day, methodology, parts, [1] * len(parts), excluded, coverage, quality
     )
