@@ -130,3 +130,14 @@ def test_an_openrouter_models_file_joins_as_a_reseller() -> None:
     )  # fmt: skip
     unknown = {e["name"] for e in composite["excluded"] if e["reason"].startswith("unknown model")}
     assert "deepseek/deepseek-chat" in unknown  # not mapped: listed, with its reason
+
+
+def test_publishing_twice_keeps_one_version_and_new_data_corrects(tmp_path: Path) -> None:
+    journal = str(tmp_path / "fixings.jsonl")
+    first = _run("publish", "--date", DAY, "--journal", journal)
+    assert "TKN-OPEN       2026-11-20  version 1  published" in first
+    assert "version 1  unchanged" in _run("publish", "--date", DAY, "--journal", journal)
+    source = f"csv:{FIXTURES / 'token_quotes.csv'}"
+    again = _run("publish", "--date", DAY, "--journal", journal, "--source", "genai-prices",
+                 "--source", source)  # fmt: skip
+    assert "TKN            2026-11-20  version 2  corrected" in again

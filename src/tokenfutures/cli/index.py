@@ -184,6 +184,30 @@ def history(
         typer.echo(f"chart written to {plot}")
 
 
+@index_app.command("publish")
+def publish(
+    on: Annotated[str | None, typer.Option("--date", help="Fixing date (default today).")] = None,
+    source: SourceOption = None,
+    journal: Annotated[
+        Path, typer.Option("--journal", help="Append-only file of published fixings.")
+    ] = Path("data/fixings.jsonl"),
+) -> None:
+    """Publish every index's fixing for a day: a changed fixing becomes a new version."""
+    from tokenfutures.adapters.fixing_journal import FixingJournal
+
+    family = _family()
+    fixings, snapshots = _compute(family, _day(on, "--date"), source or ["genai-prices"])
+    sources = sources_json(snapshots)
+    documents = [fixing_json(f) | {"sources": sources} for _, f in sorted(fixings.items())]
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        results = FixingJournal(journal).publish(documents, stamp)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--journal") from None
+    for result in results:
+        typer.echo(f"{result.index:<14} {result.date}  version {result.version}  {result.status}")
+
+
 @index_app.command("settlement")
 def settlement(
     symbol: Annotated[str, typer.Argument(help="Contract symbol, e.g. TKN2611.")],
