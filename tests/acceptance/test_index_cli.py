@@ -46,7 +46,7 @@ def test_compute_publishes_every_field_and_is_reproducible() -> None:
 
 
 def test_gpu_index_reads_the_packaged_snapshot() -> None:
-    fixing = json.loads(_run("compute", "--index", "GPU-H100", "--date", DAY, "--json"))
+    fixing = json.loads(_run("compute", "--index", "GPU-H100", "--date", "2026-11-21", "--json"))
     assert fixing["value"] == "2.4571"
     assert fixing["unit"] == "USD per GPU-hour"
 
@@ -103,9 +103,9 @@ def test_a_fixing_for_a_future_day_is_refused() -> None:
 
 
 def test_final_settlement_averages_the_index_over_the_contract_window() -> None:
-    document = json.loads(_run("settlement", "GPU2611", "--date", "2026-11-01", "--json"))
-    assert document["index"] == "GPU-H100"
-    assert len(document["window"]) == len(document["fixings"]) == 10
+    document = json.loads(_run("settlement", "TKN2610", "--date", "2026-10-20", "--json"))
+    assert document["index"] == "TKN"
+    assert len(document["window"]) == len(document["fixings"]) == 5
     values = [Decimal(row["value"]) for row in document["fixings"]]
     assert Decimal(document["final_settlement_price"]) == sum(values) / len(values)
 
@@ -141,3 +141,10 @@ def test_publishing_twice_keeps_one_version_and_new_data_corrects(tmp_path: Path
     again = _run("publish", "--date", DAY, "--journal", journal, "--source", "genai-prices",
                  "--source", source)  # fmt: skip
     assert "TKN            2026-11-20  version 2  corrected" in again
+
+
+def test_the_gpu_snapshot_never_back_fills_history() -> None:
+    before = json.loads(_run("compute", "--index", "GPU-H100", "--date", "2026-11-20", "--json"))
+    assert before["value"] is None
+    assert before["quality"] == "not_published"
+    assert any("after the fixing day" in e["reason"] for e in before["excluded"])

@@ -18,7 +18,7 @@ from tokenfutures.engine.index_json import fixing_json
 from tokenfutures.engine.indices import IndexFamily
 
 GOLDEN = Path(__file__).with_name("index_fixings.json")
-DAYS = [date(2025, 3, 3), date(2025, 9, 1), date(2026, 11, 20)]
+DAYS = [date(2025, 3, 3), date(2025, 9, 1), date(2026, 11, 20), date(2026, 11, 21)]
 FIELDS = ("value", "quality", "coverage", "data_level", "methodology_version", "inputs_sha256")
 
 

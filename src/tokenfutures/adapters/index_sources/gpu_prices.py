@@ -92,10 +92,25 @@ def _observation(row: CsvRow, source: str, day: date) -> GpuPriceObservation | S
     )
 
 
+# the packaged snapshot was read on this day (data/gpu_rental_prices.README.md): it says
+# nothing about earlier prices
+PACKAGED_SNAPSHOT_READ_ON = date(2026, 11, 21)
+
+
 def gpu_observations(
-    day: date, path: str | Path | None = None
+    day: date, path: str | Path | None = None, read_on: date | None = None
 ) -> SourceSnapshot[GpuPriceObservation]:
-    """On-demand list prices per GPU-hour from the snapshot, dated ``day``."""
+    """On-demand list prices per GPU-hour from the snapshot.
+
+    From the day the snapshot was read (``read_on``; the packaged one's by default) its
+    prices stand as the current list prices and are dated ``day``; for an earlier day they
+    are dated ``read_on``, after the fixing day, so the methodology excludes them: a snapshot
+    never back-fills history.
+    """
+    if read_on is None and path is None:
+        read_on = PACKAGED_SNAPSHOT_READ_ON
+    if read_on is not None and day < read_on:
+        day = read_on
     name, raw = _read(None if path is None else Path(path))
     source = f"gpu-snapshot:{Path(name).name}"
     observations: list[GpuPriceObservation] = []
@@ -111,8 +126,9 @@ def gpu_observations(
         observations=tuple(observations),
         sha256=bytes_sha256(raw),
         description=(
-            f"GPU rental list prices {name} (undated snapshot, taken as the list price on "
-            f"{day.isoformat()}): {len(observations)} priced, {len(skipped)} skipped"
+            f"GPU rental list prices {name} (snapshot taken as the list price from "
+            f"{read_on.isoformat() if read_on else 'any day'}, dated {day.isoformat()}): "
+            f"{len(observations)} priced, {len(skipped)} skipped"
         ),
         skipped=tuple(skipped),
     )
