@@ -29,11 +29,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import TypeVar
 
 from tokenfutures.adapters.index_sources.snapshot import (
     SkippedInput,
@@ -47,6 +48,8 @@ from tokenfutures.domain.index.observations import (
     GpuPriceObservation,
     TokenPriceObservation,
 )
+
+Observation = TypeVar("Observation", TokenPriceObservation, GpuPriceObservation)
 
 TOKEN_COLUMNS = (
     "date",
@@ -214,29 +217,6 @@ def _token_observation(row: CsvRow, source: str) -> TokenPriceObservation:
     )
 
 
-def contributed_token_observations(path: str | Path) -> SourceSnapshot[TokenPriceObservation]:
-    """Validated token quotes from a contributed CSV file."""
-    path = Path(path)
-    raw = _read_bytes(path)
-    source = f"csv:{path.name}"
-    duplicates = _Duplicates(("date", "contributor", "provider", "model", "kind"))
-    observations: list[TokenPriceObservation] = []
-    for row in read_table(str(path), raw, TOKEN_COLUMNS):
-        observation = _token_observation(row, source)
-        if not duplicates.is_repeat(row, observation):
-            observations.append(observation)
-    return SourceSnapshot(
-        name=source,
-        observations=tuple(observations),
-        sha256=bytes_sha256(raw),
-        description=(
-            f"contributed token quotes {path}: {len(observations)} rows, "
-            f"{len(duplicates.skipped)} exact duplicates excluded"
-        ),
-        skipped=tuple(duplicates.skipped),
-    )
-
-
 def _gpu_observation(row: CsvRow, source: str) -> GpuPriceObservation:
     return GpuPriceObservation(
         source=source,
@@ -251,16 +231,21 @@ def _gpu_observation(row: CsvRow, source: str) -> GpuPriceObservation:
     )
 
 
-def contributed_gpu_observations(path: str | Path) -> SourceSnapshot[GpuPriceObservation]:
-    """Validated GPU-hour quotes from a contributed CSV file."""
+def _read_contributed(
+    path: str | Path,
+    columns: tuple[str, ...],
+    key: tuple[str, ...],
+    make: Callable[[CsvRow, str], Observation],
+    what: str,
+) -> SourceSnapshot[Observation]:
+    """Validate every row of a contributed file; exact duplicates are skipped with a reason."""
     path = Path(path)
     raw = _read_bytes(path)
     source = f"csv:{path.name}"
-    key = ("date", "contributor", "provider", "accelerator", "variant", "gpus_per_instance", "kind")
     duplicates = _Duplicates(key)
-    observations: list[GpuPriceObservation] = []
-    for row in read_table(str(path), raw, GPU_COLUMNS):
-        observation = _gpu_observation(row, source)
+    observations: list[Observation] = []
+    for row in read_table(str(path), raw, columns):
+        observation = make(row, source)
         if not duplicates.is_repeat(row, observation):
             observations.append(observation)
     return SourceSnapshot(
@@ -268,8 +253,20 @@ def contributed_gpu_observations(path: str | Path) -> SourceSnapshot[GpuPriceObs
         observations=tuple(observations),
         sha256=bytes_sha256(raw),
         description=(
-            f"contributed GPU quotes {path}: {len(observations)} rows, "
+            f"contributed {what} {path}: {len(observations)} rows, "
             f"{len(duplicates.skipped)} exact duplicates excluded"
         ),
         skipped=tuple(duplicates.skipped),
     )
+
+
+def contributed_token_observations(path: str | Path) -> SourceSnapshot[TokenPriceObservation]:
+    """Validated token quotes from a contributed CSV file."""
+    key = ("date", "contributor", "provider", "model", "kind")
+    return _read_contributed(path, TOKEN_COLUMNS, key, _token_observation, "token quotes")
+
+
+def contributed_gpu_observations(path: str | Path) -> SourceSnapshot[GpuPriceObservation]:
+    """Validated GPU-hour quotes from a contributed CSV file."""
+    key = ("date", "contributor", "provider", "accelerator", "variant", "gpus_per_instance", "kind")
+    return _read_contributed(path, GPU_COLUMNS, key, _gpu_observation, "GPU quotes")
