@@ -8,6 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from tokenfutures.adapters.fixing_journal import FixingJournal
 from tokenfutures.cli import app
 
 runner = CliRunner()
@@ -148,3 +149,21 @@ def test_the_gpu_snapshot_never_back_fills_history() -> None:
     assert before["value"] is None
     assert before["quality"] == "not_published"
     assert any("after the fixing day" in e["reason"] for e in before["excluded"])
+
+
+def test_settlement_uses_the_latest_published_versions(tmp_path: Path) -> None:
+    journal = tmp_path / "fixings.jsonl"
+    window = [f"2026-10-{day}" for day in (26, 27, 28, 29, 30)]
+    for day in window:
+        _run("publish", "--date", day, "--journal", str(journal))
+    correction = FixingJournal(journal).latest("TKN", "2026-10-28")
+    assert correction is not None
+    correction = correction | {"value": "3.408331", "inputs_sha256": "c" * 64}
+    assert FixingJournal(journal).publish([correction], "t")[0].status == "corrected"
+    document = json.loads(
+        _run("settlement", "TKN2610", "--date", "2026-10-20", "--journal", str(journal), "--json")
+    )
+    assert [row["origin"] for row in document["fixings"]] == ["published v1"] * 2 + [
+        "published v2"
+    ] + ["published v1"] * 2
+    assert document["final_settlement_price"] == "3.328331"  # (4 x 3.308331 + 3.408331) / 5

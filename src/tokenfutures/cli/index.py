@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from tokenfutures.adapters.fixing_journal import FixingJournal
 from tokenfutures.adapters.index_sources import (
     ContributedDataError,
     OpenRouterDataError,
@@ -18,7 +19,7 @@ from tokenfutures.adapters.index_sources import (
 from tokenfutures.domain.index.audit import explain as explain_fixing
 from tokenfutures.domain.index.fixing import Fixing
 from tokenfutures.domain.index.methodology import MethodologyError
-from tokenfutures.engine.index_json import fixing_json, sources_json, usd_text
+from tokenfutures.engine.index_json import fixing_json, published_fixing, sources_json, usd_text
 from tokenfutures.engine.indices import IndexFamily, SourceError
 
 index_app = typer.Typer(help="The AI token and GPU-hour price indices.", no_args_is_help=True)
@@ -193,8 +194,6 @@ def publish(
     ] = Path("data/fixings.jsonl"),
 ) -> None:
     """Publish every index's fixing for a day: a changed fixing becomes a new version."""
-    from tokenfutures.adapters.fixing_journal import FixingJournal
-
     family = _family()
     fixings, snapshots = _compute(family, _day(on, "--date"), source or ["genai-prices"])
     sources = sources_json(snapshots)
@@ -214,9 +213,17 @@ def settlement(
     on: Annotated[
         str | None, typer.Option("--date", help="A day the contract was listed (default today).")
     ] = None,
+    journal: Annotated[
+        Path | None,
+        typer.Option("--journal", help="Use the published fixings of this journal where present."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Final settlement price of a contract: the average of its index over the window."""
+    """Final settlement price of a contract: the average of its index over the window.
+
+    With --journal, each day's latest published version is used; a day never published is
+    computed and marked so.
+    """
     from tokenfutures.adapters.calendars import load_trading_calendar
     from tokenfutures.adapters.products_file import load_products
     from tokenfutures.domain.index.settlement import SettlementError, final_settlement_price
@@ -236,7 +243,17 @@ def settlement(
             f"{symbol}: the settlement window ends {window[-1].isoformat()}, not yet complete",
             param_hint="SYMBOL",
         )
-    fixings = [family.compute(day)[code] for day in window]
+    published = FixingJournal(journal) if journal is not None else None
+    fixings = []
+    origins = []
+    for day in window:
+        row = published.latest(code, day.isoformat()) if published is not None else None
+        if row is not None:
+            fixings.append(published_fixing(row))
+            origins.append(f"published v{row['version']}")
+        else:
+            fixings.append(family.compute(day)[code])
+            origins.append("computed")
     try:
         price = final_settlement_price(fixings, window)
     except SettlementError as error:
@@ -246,8 +263,13 @@ def settlement(
         "index": code,
         "window": [day.isoformat() for day in window],
         "fixings": [
-            {"date": f.day.isoformat(), "value": usd_text(f.value), "quality": f.quality.value}
-            for f in fixings
+            {
+                "date": f.day.isoformat(),
+                "value": usd_text(f.value),
+                "quality": f.quality.value,
+                "origin": origin,
+            }
+            for f, origin in zip(fixings, origins, strict=True)
         ],
         "final_settlement_price": usd_text(price),
         "unit": fixings[0].unit,
@@ -256,7 +278,7 @@ def settlement(
         typer.echo(json.dumps(document, indent=2))
         return
     for row in document["fixings"]:
-        typer.echo(f"  {row['date']}  {row['value']}  ({row['quality']})")
+        typer.echo(f"  {row['date']}  {row['value']}  ({row['quality']}, {row['origin']})")
     typer.echo(
         f"{symbol} final settlement: {document['final_settlement_price']} {document['unit']} "
         f"(average of {len(window)} daily {code} fixings)"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from tokenfutures.adapters.index_sources import SourceSnapshot
-from tokenfutures.domain.index.fixing import Fixing
-from tokenfutures.domain.index.observations import MICRO_USD
+from tokenfutures.domain.index.fixing import Fixing, Quality
+from tokenfutures.domain.index.observations import MICRO_USD, DataLevel
 
 
 def usd_text(micro: int | None) -> str | None:
@@ -70,3 +71,25 @@ def sources_json(snapshots: list[SourceSnapshot[Any]]) -> list[dict[str, Any]]:
         }
         for snapshot in snapshots
     ]
+
+
+def published_fixing(document: dict[str, Any]) -> Fixing:
+    """The fixing a published document records (value, quality, version, hash), for settlement.
+
+    Constituents and exclusions stay in the document; the record carries what settlement uses.
+    """
+    value = document["value"]
+    return Fixing(
+        index=document["index"],
+        day=date.fromisoformat(document["date"]),
+        value=None if value is None else int(Decimal(value) * MICRO_USD),
+        unit=document["unit"],
+        methodology_version=document["methodology_version"],
+        constituents=(),
+        excluded=(),
+        coverage_bp=int(Decimal(document["coverage"]) * 100),
+        quality=Quality(document["quality"]),
+        level=DataLevel(document["data_level"]),
+        inputs_sha256=document["inputs_sha256"],
+        version=document["version"],
+    )
