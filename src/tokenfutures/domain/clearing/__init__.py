@@ -1,0 +1,1 @@
+"""Clearing: positions, margin and settlement of cleared contracts (pure, no I/O)."""
