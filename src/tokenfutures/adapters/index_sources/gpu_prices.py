@@ -20,7 +20,9 @@ file, line and column. ``sha256`` is over the file's bytes.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -97,6 +99,33 @@ def _observation(row: CsvRow, source: str, day: date) -> GpuPriceObservation | S
 PACKAGED_SNAPSHOT_READ_ON = date(2026, 11, 21)
 
 
+def _source_name(name: str) -> str:
+    return f"gpu-snapshot:{Path(name).name}"
+
+
+def _parse(
+    path: Path | None,
+) -> tuple[str, bytes, tuple[GpuPriceObservation, ...], tuple[SkippedInput, ...]]:
+    """Read and validate a snapshot once; its observations are dated later, per fixing day."""
+    name, raw = _read(path)
+    source = _source_name(name)
+    observations: list[GpuPriceObservation] = []
+    skipped: list[SkippedInput] = []
+    for row in read_table(name, raw, SNAPSHOT_COLUMNS):
+        result = _observation(row, source, PACKAGED_SNAPSHOT_READ_ON)
+        if isinstance(result, SkippedInput):
+            skipped.append(result)
+        else:
+            observations.append(result)
+    return name, raw, tuple(observations), tuple(skipped)
+
+
+@cache
+def _packaged() -> tuple[str, bytes, tuple[GpuPriceObservation, ...], tuple[SkippedInput, ...]]:
+    """The packaged snapshot, parsed once per process (a history reads it for every day)."""
+    return _parse(None)
+
+
 def gpu_observations(
     day: date, path: str | Path | None = None, read_on: date | None = None
 ) -> SourceSnapshot[GpuPriceObservation]:
@@ -111,16 +140,9 @@ def gpu_observations(
         read_on = PACKAGED_SNAPSHOT_READ_ON
     if read_on is not None and day < read_on:
         day = read_on
-    name, raw = _read(None if path is None else Path(path))
-    source = f"gpu-snapshot:{Path(name).name}"
-    observations: list[GpuPriceObservation] = []
-    skipped: list[SkippedInput] = []
-    for row in read_table(name, raw, SNAPSHOT_COLUMNS):
-        result = _observation(row, source, day)
-        if isinstance(result, SkippedInput):
-            skipped.append(result)
-        else:
-            observations.append(result)
+    name, raw, undated, skipped = _packaged() if path is None else _parse(Path(path))
+    source = _source_name(name)
+    observations = [replace(item, day=day) for item in undated]
     return SourceSnapshot(
         name=source,
         observations=tuple(observations),
