@@ -10,15 +10,19 @@ from typing import Annotated, Any
 
 import typer
 
+from tokenfutures.adapters.calendars import load_trading_calendar
 from tokenfutures.adapters.fixing_journal import FixingJournal
 from tokenfutures.adapters.index_sources import (
     ContributedDataError,
     OpenRouterDataError,
     SourceSnapshot,
 )
+from tokenfutures.adapters.products_file import load_products
 from tokenfutures.domain.index.audit import explain as explain_fixing
 from tokenfutures.domain.index.fixing import Fixing
 from tokenfutures.domain.index.methodology import MethodologyError
+from tokenfutures.domain.index.settlement import SettlementError, final_settlement_price
+from tokenfutures.domain.listing import ContractNotListedError, find_contract
 from tokenfutures.engine.index_json import fixing_json, published_fixing, sources_json, usd_text
 from tokenfutures.engine.indices import IndexFamily, SourceError
 
@@ -224,11 +228,6 @@ def settlement(
     With --journal, each day's latest published version is used; a day never published is
     computed and marked so.
     """
-    from tokenfutures.adapters.calendars import load_trading_calendar
-    from tokenfutures.adapters.products_file import load_products
-    from tokenfutures.domain.index.settlement import SettlementError, final_settlement_price
-    from tokenfutures.domain.listing import ContractNotListedError, find_contract
-
     listed_on = _day(on, "--date")
     try:
         contract = find_contract(load_products(), load_trading_calendar(), symbol, listed_on)

@@ -72,20 +72,18 @@ class Exchange:
             problem = Problem(
                 RejectReason.TS_BEFORE_PREVIOUS, "ts", "is earlier than the previous command's"
             )
-            out.append(_rejected(command, _COMMAND_NAMES[type(command)], problem))
+            out.append(_rejected(command, problem))
             return out
         self._handlers[type(command)](command, out)
         if out and (len(out) != 1 or type(out[0]) is not CommandRejected):
             self.clock = command.ts  # a command with no effect changes nothing, not even time
         return out
 
-    def _instrument(
-        self, cmd: Command, symbol: str, kind: str, out: list[Event]
-    ) -> Instrument | None:
+    def _instrument(self, cmd: Command, symbol: str, out: list[Event]) -> Instrument | None:
         """The command's instrument, after any time-driven change due by ``cmd.ts``."""
         inst = self.instruments.get(symbol)
         if inst is None:
-            out.append(_rejected(cmd, kind, _unknown_symbol(symbol)))
+            out.append(_rejected(cmd, _unknown_symbol(symbol)))
             return None
         if inst.reopen_at is not None:
             inst.advance(cmd.ts, out)
@@ -94,7 +92,7 @@ class Exchange:
     # --- orders ----------------------------------------------------------------------------
 
     def _new_order(self, cmd: NewOrder, out: list[Event]) -> None:
-        inst = self._instrument(cmd, cmd.symbol, "new_order", out)
+        inst = self._instrument(cmd, cmd.symbol, out)
         if inst is None:
             return
         problem = check_new_order(inst, cmd)
@@ -107,7 +105,7 @@ class Exchange:
         if problem is None:
             problem = execution_problem(inst, cmd)
         if problem is not None:
-            out.append(_rejected(cmd, "new_order", problem))
+            out.append(_rejected(cmd, problem))
             return
         registry = self.registry
         order = Order(
@@ -135,9 +133,9 @@ class Exchange:
         inst.submit(order, cmd.ts, out)
 
     def _live_order(
-        self, cmd: CancelOrder | AmendOrder, kind: str, out: list[Event]
+        self, cmd: CancelOrder | AmendOrder, out: list[Event]
     ) -> tuple[Instrument, Order] | None:
-        inst = self._instrument(cmd, cmd.symbol, kind, out)
+        inst = self._instrument(cmd, cmd.symbol, out)
         if inst is None:
             return None
         order = self.registry.find(cmd.account, cmd.client_order_id)
@@ -147,30 +145,30 @@ class Exchange:
                 "client_order_id",
                 f"no live order {cmd.client_order_id!r} of account {cmd.account!r} in {cmd.symbol}",
             )
-            out.append(_rejected(cmd, kind, problem))
+            out.append(_rejected(cmd, problem))
             return None
         return inst, order
 
     def _cancel_order(self, cmd: CancelOrder, out: list[Event]) -> None:
-        found = self._live_order(cmd, "cancel_order", out)
+        found = self._live_order(cmd, out)
         if found is not None:
             inst, order = found
             inst.cancel(order, cmd.ts, CancelReason.REQUESTED, out)
 
     def _amend_order(self, cmd: AmendOrder, out: list[Event]) -> None:
-        found = self._live_order(cmd, "amend_order", out)
+        found = self._live_order(cmd, out)
         if found is None:
             return
         inst, order = found
         problem = amend_problem(inst, order, cmd)
         if problem is not None:
-            out.append(_rejected(cmd, "amend_order", problem))
+            out.append(_rejected(cmd, problem))
             return
         inst.amend(order, cmd, out)
 
     def _cancel_all(self, cmd: CancelAll, out: list[Event]) -> None:
         if cmd.symbol is not None:
-            if self._instrument(cmd, cmd.symbol, "cancel_all", out) is None:
+            if self._instrument(cmd, cmd.symbol, out) is None:
                 return
         else:
             for inst in self.instruments.values():
@@ -183,7 +181,7 @@ class Exchange:
     # --- operations ------------------------------------------------------------------------
 
     def _set_phase(self, cmd: SetPhase, out: list[Event]) -> None:
-        inst = self._instrument(cmd, cmd.symbol, "set_phase", out)
+        inst = self._instrument(cmd, cmd.symbol, out)
         if inst is None:
             return
         if not inst.can_change_phase(cmd.phase):
@@ -192,24 +190,24 @@ class Exchange:
                 "phase",
                 f"{cmd.symbol} cannot go from {inst.phase} to {cmd.phase}",
             )
-            out.append(_rejected(cmd, "set_phase", problem))
+            out.append(_rejected(cmd, problem))
             return
         inst.change_phase(cmd.phase, cmd.ts, "requested", out)
 
     def _set_reference_price(self, cmd: SetReferencePrice, out: list[Event]) -> None:
-        inst = self._instrument(cmd, cmd.symbol, "set_reference_price", out)
+        inst = self._instrument(cmd, cmd.symbol, out)
         if inst is None:
             return
         if cmd.price < 1:
             problem = Problem(RejectReason.INVALID_PRICE, "price", "must be positive")
-            out.append(_rejected(cmd, "set_reference_price", problem))
+            out.append(_rejected(cmd, problem))
             return
         inst.set_reference(cmd.price, cmd.ts, out)
 
     def _deposit(self, cmd: Deposit, out: list[Event]) -> None:
         if cmd.amount < 1:
             problem = Problem(RejectReason.INVALID_AMOUNT, "amount", "must be positive")
-            out.append(_rejected(cmd, "deposit", problem))
+            out.append(_rejected(cmd, problem))
             return
         balance = self.balances.get(cmd.account, 0) + cmd.amount
         self.balances[cmd.account] = balance
@@ -255,10 +253,10 @@ def _unknown_symbol(symbol: str) -> Problem:
     return Problem(RejectReason.UNKNOWN_SYMBOL, "symbol", f"{symbol!r} is not listed")
 
 
-def _rejected(cmd: Command, kind: str, problem: Problem) -> CommandRejected:
+def _rejected(cmd: Command, problem: Problem) -> CommandRejected:
     return CommandRejected(
         ts=cmd.ts,
-        command=kind,
+        command=_COMMAND_NAMES[type(cmd)],
         reason=problem.reason,
         detail=problem.detail,
         account=getattr(cmd, "account", None),
