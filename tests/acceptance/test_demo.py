@@ -29,7 +29,10 @@ def test_demo_lists_contracts_and_walks_through_the_rules() -> None:
     assert "order cancelled mm-s4: self_trade_prevented" in output
     assert "rejected s-tick: price_not_on_tick" in output
     assert "order expired mm-b2: end of day" in output
-    assert "24 commands, 37 events, 8 trades, 4 rejected" in output
+    assert "rejected s-big: insufficient_margin" in output
+    assert "TKN2611 settles at 2.520 (vwap_day, volume 43, open interest 31)" in output
+    assert "SPEC variation margin -2250.00" in output
+    assert "39 commands, 137 events, 8 trades, 5 rejected" in output
 
 
 def _state_hash(output: str) -> str:

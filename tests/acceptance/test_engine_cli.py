@@ -12,13 +12,22 @@ from typer.testing import CliRunner, Result
 from tokenfutures.cli import app
 from tokenfutures.engine.runner import run_file_lines
 
-SESSION = [
+SETUP = [
+    {"type": "add_member", "ts": "2026-11-23T01:00:00Z", "member": "M"},
+    {"type": "open_account", "ts": "2026-11-23T01:00:00Z", "account": "A", "member": "M"},
+    {"type": "open_account", "ts": "2026-11-23T01:00:00Z", "account": "B", "member": "M"},
+    {"type": "open_account", "ts": "2026-11-23T01:00:00Z", "account": "C", "member": "M"},
+    {"type": "deposit", "ts": "2026-11-23T01:00:00Z", "account": "B", "amount": "100000.00"},
+    {"type": "deposit", "ts": "2026-11-23T01:00:00Z", "account": "C", "amount": "100000.00"},
+]
+S = len(SETUP)  # the session's lines come after the set-up
+TRADING = [
     # reference prices first, so that the test does not depend on the product file's
     {"type": "set_reference_price", "ts": "2026-11-23T01:29:00Z", "symbol": "TKN2612",
      "price": "2.500"},
     {"type": "set_reference_price", "ts": "2026-11-23T01:29:00Z", "symbol": "GPU2612",
      "price": "2.250"},
-    {"type": "deposit", "ts": "2026-11-23T01:30:00Z", "account": "A", "amount": "1000.00"},
+    {"type": "deposit", "ts": "2026-11-23T01:30:00Z", "account": "A", "amount": "100000.00"},
     {"type": "new_order", "ts": "2026-11-23T01:30:01Z", "account": "B", "client_order_id": "b1",
      "symbol": "TKN2612", "side": "sell", "quantity": 3, "price": "2.501"},
     {"type": "new_order", "ts": "2026-11-23T01:30:02Z", "account": "A", "client_order_id": "a1",
@@ -26,6 +35,7 @@ SESSION = [
     {"type": "new_order", "ts": "2026-11-23T01:30:03Z", "account": "C", "client_order_id": "c1",
      "symbol": "GPU2612", "side": "sell", "quantity": 2, "price": "2.260"},
 ]  # fmt: skip
+SESSION = SETUP + TRADING
 
 
 def _write(path: Path, lines: list[dict[str, Any] | str]) -> Path:
@@ -56,10 +66,23 @@ def session(tmp_path: Path) -> Path:
 
 def test_json_summary(session: Path) -> None:
     summary = _summary(session)
-    assert set(summary) == {"commands", "events", "trades", "rejected", "state_hash", "books"}
+    assert set(summary) == {
+        "commands", "events", "trades", "rejected", "state_hash", "books", "accounts",
+        "money_conserved",
+    }  # fmt: skip
     assert (summary["commands"], summary["events"], summary["trades"], summary["rejected"]) == (
-        6, 7, 1, 0,
+        S + 6, S + 8, 1, 0,
     )  # fmt: skip
+    assert summary["money_conserved"] is True
+    assert summary["accounts"]["A"] == {
+        "cash": "99996.25",  # less the fee: 0.005 % of 3 x 2.501 x 10,000 = 3.7515
+        # 3 lots held + 2 working: 5 x 250 ticks (10 % of 2.500) x USD 10, plus the 2 working
+        # lots' price (2.502) one tick above the mark (2.501): 12,500 + 20
+        "positions": {"TKN2612": 3},
+        "initial_margin": "12520.00",
+        "maintenance_margin": "10020.00",  # 80 % of 12,500, plus the 20
+        "equity": "99996.25",
+    }
     assert len(summary["state_hash"]) == 64
     assert summary["books"]["TKN2612"] == {"bids": [["2.502", 2]], "asks": []}
     assert summary["books"]["GPU2612"] == {"bids": [], "asks": [["2.260", 2]]}
@@ -77,13 +100,15 @@ def test_events_file_is_json_lines_in_order(session: Path, tmp_path: Path) -> No
     out = tmp_path / "events.jsonl"
     assert _run(session, "--events", out).exit_code == 0
     events = _events(out)
-    assert [(e["type"], e["line"]) for e in events] == [
+    events = events[S:]
+    assert [(e["type"], e["line"] - S) for e in events] == [
         ("reference_price_set", 1), ("reference_price_set", 2), ("funds_deposited", 3),
-        ("order_accepted", 4), ("order_accepted", 5), ("trade", 5), ("order_accepted", 6),
+        ("order_accepted", 4), ("order_accepted", 5), ("trade", 5), ("trade_cleared", 5),
+        ("order_accepted", 6),
     ]  # fmt: skip
     assert events[2] == {
         "type": "funds_deposited", "ts": "2026-11-23T01:30:00Z", "account": "A",
-        "amount": "1000.00", "balance": "1000.00", "line": 3,
+        "amount": "100000.00", "balance": "100000.00", "line": S + 3,
     }  # fmt: skip
     trade = events[5]
     assert (trade["price"], trade["quantity"], trade["aggressor"]) == ("2.501", 3, "buy")
@@ -91,10 +116,10 @@ def test_events_file_is_json_lines_in_order(session: Path, tmp_path: Path) -> No
 
 
 def test_malformed_lines_are_named_by_line_and_field(tmp_path: Path) -> None:
-    buy = SESSION[4]
+    buy = TRADING[4]
     lines: list[dict[str, Any] | str] = [
-        SESSION[0],
-        SESSION[3],
+        TRADING[0],
+        TRADING[3],
         "",
         "{not json",
         {**buy, "quantity": "5"},
@@ -104,7 +129,7 @@ def test_malformed_lines_are_named_by_line_and_field(tmp_path: Path) -> None:
         buy,
     ]
     out = tmp_path / "events.jsonl"
-    result = _run(_write(tmp_path / "bad.jsonl", lines), "--events", out, "--json")
+    result = _run(_write(tmp_path / "bad.jsonl", lines), "--events", out, "--json", "--no-risk")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert (summary["commands"], summary["rejected"], summary["trades"]) == (8, 5, 1)
@@ -127,10 +152,10 @@ def test_malformed_lines_are_named_by_line_and_field(tmp_path: Path) -> None:
 
 
 def test_core_rejections_are_counted_and_change_nothing(session: Path, tmp_path: Path) -> None:
-    duplicate = {**SESSION[5], "ts": "2026-11-23T01:30:04Z", "price": "2.200"}
+    duplicate = {**TRADING[5], "ts": "2026-11-23T01:30:04Z", "price": "2.200"}
     longer = _write(tmp_path / "longer.jsonl", [*SESSION, duplicate])
     base, more = _summary(session), _summary(longer)
-    assert (more["commands"], more["rejected"]) == (7, 1)
+    assert (more["commands"], more["rejected"]) == (S + 7, 1)
     assert more["state_hash"] == base["state_hash"]
 
 
@@ -145,7 +170,8 @@ def test_listing_date_option(session: Path) -> None:
 def test_human_readable_summary(session: Path) -> None:
     result = _run(session)
     assert result.exit_code == 0
-    assert "commands 6  events 7  trades 1  rejected 0" in result.stdout
+    assert f"commands {S + 6}  events {S + 8}  trades 1  rejected 0" in result.stdout
+    assert "money conserved yes" in result.stdout
     assert f"state hash {_summary(session)['state_hash']}" in result.stdout
     assert "TKN2612" in result.stdout
     assert "2.502" in result.stdout

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tokenfutures.domain.clearing.events import ClearingEvent
 from tokenfutures.domain.commands import (
     AmendOrder,
     CancelAll,
@@ -216,7 +217,9 @@ def test_each_required_field_of_a_new_order(codec: Codec, field: str) -> None:
 
 
 def test_every_event_type_has_a_wire_name() -> None:
-    assert set(EVENT_TYPES) == set(Event.__subclasses__())
+    # by name: a slotted dataclass leaves its pre-slots twin among the subclasses
+    classes = Event.__subclasses__() + ClearingEvent.__subclasses__()
+    assert {kind.__name__ for kind in EVENT_TYPES} == {kind.__name__ for kind in classes}
     assert len(set(EVENT_TYPES.values())) == len(EVENT_TYPES)
 
 

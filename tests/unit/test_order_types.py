@@ -38,6 +38,13 @@ from tokenfutures.domain.values import OrderType, Phase, SelfTradePrevention, Si
 
 CODEC_ONLY = {R.MALFORMED_COMMAND, R.UNKNOWN_COMMAND, R.MISSING_FIELD, R.INVALID_FIELD}
 CODEC_ONLY |= {R.PRICE_NOT_ON_TICK}
+# the clearing house's reasons have their own table (tests/unit/test_clearing_rejections.py)
+CLEARING = {
+    R.UNKNOWN_ACCOUNT, R.UNKNOWN_MEMBER, R.ALREADY_EXISTS, R.ACCOUNT_CANCEL_ONLY,
+    R.CONTRACT_DELISTED, R.INSUFFICIENT_MARGIN, R.POSITION_LIMIT, R.GROUP_POSITION_LIMIT,
+    R.INTRADAY_OPEN_CAP, R.REDUCE_ONLY_WOULD_OPEN, R.EXCEEDS_FREE_COLLATERAL,
+    R.DATE_NOT_AFTER_PREVIOUS, R.FINAL_SETTLEMENT_NOT_DUE,
+}  # fmt: skip
 LIMIT, MARKET, STOP, STOP_LIMIT = (
     OrderType.LIMIT,
     OrderType.MARKET,
@@ -145,7 +152,7 @@ def test_each_rule_rejects_and_changes_nothing(reason: R, field: str | None, mak
 
 def test_the_rejection_table_covers_every_reason_of_the_core() -> None:
     covered = {reason for reason, _, _ in REJECTIONS.values()}
-    assert covered == set(R) - CODEC_ONLY
+    assert covered == set(R) - CODEC_ONLY - CLEARING
 
 
 def test_rejection_names_the_command_and_its_ids() -> None:

@@ -30,11 +30,13 @@ def demo(
         )
     tkn = next(c.symbol for c in market.contracts if c.product.code == "TKN")
     gpu = next(c.symbol for c in market.contracts if c.product.code == "GPU")
-    script = demo_commands(day, {"$TKN": tkn, "$GPU": gpu})
+    script = demo_commands(day, {"$TKN": tkn, "$GPU": gpu, "$DATE": day.isoformat()})
     captions = {number: caption for number, (caption, _) in enumerate(script, start=1)}
     typer.echo(f"\nscripted session on {tkn} and {gpu}:\n")
 
     def show(event: dict[str, Any]) -> None:
+        if event["type"] in _QUIET or event.get("symbol") not in (None, tkn, gpu):
+            return
         caption = captions.pop(event["line"], "")
         if caption:
             typer.echo(f"-- {caption}")
@@ -57,16 +59,34 @@ def demo(
     )
 
 
+_QUIET = frozenset({"trade_cleared", "reference_price_set", "account_opened", "member_added"})
+
+
+_TEMPLATES = {
+    "rejected": "rejected {client_order_id}: {reason} ({detail})",
+    "auction_uncrossed": "auction: price {price}, volume {volume}",
+    "stop_triggered": "stop {client_order_id} triggered by a trade at {trigger_price}",
+    "funds_deposited": "{account} deposits {amount}",
+    "settlement_price": (
+        "{symbol} settles at {price} ({method}, volume {volume}, open interest "
+        "{open_interest}); next day's limits {lower_limit}-{upper_limit}"
+    ),
+    "variation_margin": "{account} variation margin {amount}, cash {cash}",
+    "phase_changed": "{symbol} is now {phase}",
+}
+
+
 def _describe(event: dict[str, Any]) -> str:
     kind = event["type"]
+    template = _TEMPLATES.get(kind)
+    if template is not None:
+        return template.format(**{k: "" if v is None else v for k, v in event.items()})
     if kind == "trade":
         by = f"aggressor {event['aggressor']}" if event["aggressor"] else "auction"
         return (
             f"TRADE {event['quantity']} @ {event['price']}  buyer {event['buy_account']} "
             f"seller {event['sell_account']} ({by})"
         )
-    if kind == "rejected":
-        return f"rejected {event['client_order_id'] or ''}: {event['reason']} ({event['detail']})"
     if kind == "order_accepted":
         price = event["price"] or f"stop {event['stop_price']}"
         return (
@@ -76,18 +96,10 @@ def _describe(event: dict[str, Any]) -> str:
     if kind in ("order_cancelled", "order_expired"):
         why = event.get("reason", "end of day")
         return f"{kind.replace('_', ' ')} {event['client_order_id']}: {why}"
-    if kind == "auction_uncrossed":
-        return f"auction: price {event['price']}, volume {event['volume']}"
     if kind == "order_amended":
         return (
             f"amended {event['client_order_id']}: now {event['quantity']} @ {event['price']}, "
             f"{'keeps' if event['priority_kept'] else 'loses'} priority"
         )
-    if kind == "stop_triggered":
-        return f"stop {event['client_order_id']} triggered by a trade at {event['trigger_price']}"
-    if kind == "funds_deposited":
-        return f"{event['account']} deposits {event['amount']}"
-    if kind == "phase_changed":
-        return f"{event['symbol']} is now {event['phase']}"
     details = {k: v for k, v in event.items() if k not in ("type", "ts", "line")}
     return f"{kind}: {details}"

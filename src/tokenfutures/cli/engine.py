@@ -1,4 +1,4 @@
-"""`tokenfutures engine run COMMANDS.jsonl`: replay a command file through the core."""
+"""`tokenfutures engine run COMMANDS.jsonl`: replay a command file through the pipeline."""
 
 from __future__ import annotations
 
@@ -25,8 +25,13 @@ def run(
         typer.Option("--date", help="Listing date YYYY-MM-DD (default: the first command's)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    no_risk: Annotated[
+        bool,
+        typer.Option("--no-risk", help="Turn pre-trade risk checks off (matching alone)."),
+    ] = False,
 ) -> None:
-    """Replay COMMANDS through the engine and print a summary with the books and state hash."""
+    """Replay COMMANDS through pre-trade risk, matching and clearing; print a summary with
+    the books, accounts, the state hash and the money check."""
     try:
         lines = commands.read_text(encoding="utf-8").splitlines()
     except OSError as error:
@@ -40,7 +45,7 @@ def run(
         if out is not None:
             sink = _writer(out)
         try:
-            summary = run_file_lines(lines, listing_date, sink)
+            summary = run_file_lines(lines, listing_date, sink, risk=not no_risk)
         except ValueError as error:
             raise typer.BadParameter(str(error), param_hint="--date") from None
     finally:
@@ -76,6 +81,18 @@ def _print_summary(summary: RunSummary) -> None:
         f"rejected {summary.rejected}"
     )
     typer.echo(f"state hash {summary.state_hash}")
+    typer.echo(f"money conserved {'yes' if summary.money_conserved else 'NO'}")
+    if summary.accounts:
+        typer.echo(
+            f"\n{'account':<14} {'cash':>14} {'equity':>14} {'initial':>12} {'maint.':>12}"
+            "  positions"
+        )
+        for name, row in summary.accounts.items():
+            held = " ".join(f"{s}:{q:+d}" for s, q in row["positions"].items()) or "-"
+            typer.echo(
+                f"{name:<14} {row['cash']:>14} {row['equity']:>14} "
+                f"{row['initial_margin']:>12} {row['maintenance_margin']:>12}  {held}"
+            )
     for symbol, book in summary.books.items():
         if not book["bids"] and not book["asks"]:
             continue

@@ -35,6 +35,7 @@ class NewOrder:
     time_in_force: TimeInForce = TimeInForce.GFD
     post_only: bool = False
     self_trade_prevention: SelfTradePrevention | None = None
+    reduce_only: bool = False  # checked by the clearing house: may only shrink the position
 
 
 @dataclass(frozen=True, slots=True)

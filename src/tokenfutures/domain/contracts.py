@@ -25,6 +25,7 @@ from tokenfutures.domain.calendar import check_last_trading_day_rule
 
 EXCHANGE_TIMEZONE = "Asia/Shanghai"
 FINAL_SETTLEMENT_METHODS = ("average_of_index_fixings",)
+DAILY_SETTLEMENT_METHODS = ("vwap_day", "vwap_last_hour")
 HUNDRED = Decimal(100)
 _CODE = re.compile(r"[A-Z]{1,8}")
 _INDEX_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,31}")
@@ -76,6 +77,14 @@ class ProductSpec:
     fee_rate: Decimal
     reference_price: Decimal
     night_session: Session | None = None
+    # clearing terms (docs/clearing.md); the defaults follow SHFE practice
+    maintenance_pct: Decimal = Decimal(80)
+    spread_charge: Decimal = Decimal(0)
+    intraday_open_cap: int = 0
+    daily_settlement_method: str = "vwap_day"
+    daily_settlement_min_lots: int = 1
+    limit_lock_step_pct: Decimal = Decimal(3)
+    limit_lock_margin_extra_pct: Decimal = Decimal(2)
 
     def __post_init__(self) -> None:
         for check in _CHECKS:
@@ -191,6 +200,26 @@ def _check_trading(spec: ProductSpec) -> None:
         raise _fail(spec, "fee_rate", "must be a fraction of turnover, at least 0 and below 1")
 
 
+def _check_clearing(spec: ProductSpec) -> None:
+    if not (spec.maintenance_pct.is_finite() and 0 < spec.maintenance_pct <= HUNDRED):
+        raise _fail(spec, "maintenance_pct", "must be a percentage of initial margin, 0 to 100")
+    if not is_whole(spec.maintenance_pct * HUNDRED):
+        raise _fail(spec, "maintenance_pct", "must be a whole number of basis points (0.01 %)")
+    if spec.spread_charge < 0 or not is_whole(spec.spread_charge / spec.minor_unit):
+        raise _fail(spec, "spread_charge", "must be whole minor units, not negative")
+    if spec.intraday_open_cap < 0:
+        raise _fail(spec, "intraday_open_cap", "must be 0 (no cap) or a number of lots")
+    if spec.daily_settlement_method not in DAILY_SETTLEMENT_METHODS:
+        known = ", ".join(DAILY_SETTLEMENT_METHODS)
+        raise _fail(spec, "daily_settlement_method", f"must be one of: {known}")
+    if spec.daily_settlement_min_lots < 1:
+        raise _fail(spec, "daily_settlement_min_lots", "must be at least 1 lot")
+    for field in ("limit_lock_step_pct", "limit_lock_margin_extra_pct"):
+        value: Decimal = getattr(spec, field)
+        if not (value.is_finite() and 0 <= value < HUNDRED and is_whole(value * HUNDRED)):
+            raise _fail(spec, field, "must be a whole number of basis points below 100 %")
+
+
 _CHECKS = (
     _check_names,
     _check_sizes,
@@ -198,6 +227,7 @@ _CHECKS = (
     _check_listing,
     _check_sessions,
     _check_trading,
+    _check_clearing,
 )
 
 

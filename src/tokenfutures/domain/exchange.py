@@ -249,6 +249,11 @@ _COMMAND_NAMES: dict[type, str] = {
 }
 
 
+def command_name(cmd: Command) -> str:
+    """The command's wire name, as rejections report it."""
+    return _COMMAND_NAMES[type(cmd)]
+
+
 def _unknown_symbol(symbol: str) -> Problem:
     return Problem(RejectReason.UNKNOWN_SYMBOL, "symbol", f"{symbol!r} is not listed")
 

@@ -258,14 +258,18 @@ class Instrument:
         out.append(CircuitBreakerTripped(ts, self.symbol, price, low, high, reopen_at))
         self.change_phase(Phase.PRE_OPEN, ts, "circuit_breaker", out, reopen_at)
 
-    def set_reference(self, price: int, ts: int, out: list[Event]) -> None:
+    def set_reference(
+        self, price: int, ts: int, out: list[Event], limit_bp: int | None = None
+    ) -> None:
         """A new prior settlement: new limits, a new breaker band and window.
 
-        Resting and stop orders priced outside the new limits are cancelled, so no trade
-        can ever print outside the day's limits.
+        ``limit_bp`` widens (or restores) the daily limit, e.g. after a limit-locked close;
+        by default the contract's own limit applies. Resting and stop orders priced outside
+        the new limits are cancelled, so no trade can ever print outside the day's limits.
         """
         self.reference = price
-        self.lower_limit, self.upper_limit = price_limits(price, self.rules.price_limit_bp)
+        width_bp = self.rules.price_limit_bp if limit_bp is None else limit_bp
+        self.lower_limit, self.upper_limit = price_limits(price, width_bp)
         if self.breaker is not None:
             self.breaker.set_band(band_width(price, self.rules.circuit_breaker_bp))
             self.breaker.restart(ts, price)

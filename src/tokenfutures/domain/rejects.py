@@ -38,6 +38,21 @@ class RejectReason(StrEnum):
     STOP_ALREADY_TRIGGERED = "stop_already_triggered"
     # money
     INVALID_AMOUNT = "invalid_amount"
+    # accounts and pre-trade risk (the clearing house)
+    UNKNOWN_ACCOUNT = "unknown_account"
+    UNKNOWN_MEMBER = "unknown_member"
+    ALREADY_EXISTS = "already_exists"
+    ACCOUNT_CANCEL_ONLY = "account_cancel_only"
+    CONTRACT_DELISTED = "contract_delisted"
+    INSUFFICIENT_MARGIN = "insufficient_margin"
+    POSITION_LIMIT = "position_limit"
+    GROUP_POSITION_LIMIT = "group_position_limit"
+    INTRADAY_OPEN_CAP = "intraday_open_cap"
+    REDUCE_ONLY_WOULD_OPEN = "reduce_only_would_open"
+    EXCEEDS_FREE_COLLATERAL = "exceeds_free_collateral"
+    # clearing operations
+    DATE_NOT_AFTER_PREVIOUS = "date_not_after_previous"
+    FINAL_SETTLEMENT_NOT_DUE = "final_settlement_not_due"
     # sequencing
     TS_BEFORE_PREVIOUS = "ts_before_previous"
 
@@ -52,3 +67,6 @@ class CancelReason(StrEnum):
     NO_LIQUIDITY = "no_liquidity"
     CIRCUIT_BREAKER = "circuit_breaker"
     OUTSIDE_PRICE_LIMITS = "outside_price_limits"
+    REDUCE_ONLY = "reduce_only"
+    LIQUIDATION = "liquidation"
+    DELISTED = "delisted"

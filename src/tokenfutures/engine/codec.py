@@ -11,11 +11,24 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
+from datetime import date
 from decimal import Decimal
 from enum import Enum
 from fractions import Fraction
 from typing import Any, TypeVar
 
+from tokenfutures.domain.clearing.accounts import AccountStatus
+from tokenfutures.domain.clearing.commands import (
+    AddMember,
+    ClearingCommand,
+    EndOfDay,
+    FinalSettlement,
+    FundHouseCapital,
+    MarginCallDeadline,
+    OpenAccount,
+    SetAccountStatus,
+    Withdraw,
+)
 from tokenfutures.domain.commands import (
     AmendOrder,
     CancelAll,
@@ -30,6 +43,7 @@ from tokenfutures.domain.rejects import RejectReason
 from tokenfutures.domain.values import OrderType, Phase, SelfTradePrevention, Side, TimeInForce
 from tokenfutures.engine.timestamps import parse_ts
 
+AnyCommand = Command | ClearingCommand
 MAX_ID_LENGTH = 64
 MAX_LINE_LENGTH = 4096
 MAX_DECIMAL_DIGITS = 30
@@ -61,6 +75,7 @@ _FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
                 "time_in_force",
                 "post_only",
                 "self_trade_prevention",
+                "reduce_only",
             }
         ),  # fmt: skip
     ),
@@ -73,7 +88,20 @@ _FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "set_phase": (frozenset({"symbol", "phase"}), frozenset()),
     "set_reference_price": (frozenset({"symbol", "price"}), frozenset()),
     "deposit": (frozenset({"account", "amount"}), frozenset()),
+    "withdraw": (frozenset({"account", "amount"}), frozenset()),
+    "add_member": (frozenset({"member"}), frozenset({"guaranty_fund"})),
+    "open_account": (
+        frozenset({"account", "member"}),
+        frozenset({"group", "opening_cap_exempt"}),
+    ),
+    "set_account_status": (frozenset({"account", "status"}), frozenset()),
+    "fund_house_capital": (frozenset({"amount"}), frozenset()),
+    "end_of_day": (frozenset({"date"}), frozenset({"index"})),
+    "margin_call_deadline": (frozenset(), frozenset()),
+    "final_settlement": (frozenset({"symbol"}), frozenset({"price", "fixings"})),
 }
+MAX_INDEX_ENTRIES = 64
+MICROS_PER_UNIT = Fraction(1_000_000)
 
 COMMAND_TYPES = tuple(_FIELDS)
 
@@ -84,7 +112,7 @@ class Codec:
     def __init__(self, tick_sizes: Mapping[str, Decimal], minor_units: int = 2) -> None:
         self.tick_sizes = dict(tick_sizes)
         self.minor_unit = Decimal(1).scaleb(-minor_units)
-        self._readers: dict[str, Callable[[Mapping[str, Any], int], Command]] = {
+        self._readers: dict[str, Callable[[Mapping[str, Any], int], AnyCommand]] = {
             "new_order": self._new_order,
             "cancel_order": self._cancel_order,
             "amend_order": self._amend_order,
@@ -92,11 +120,19 @@ class Codec:
             "set_phase": self._set_phase,
             "set_reference_price": self._set_reference_price,
             "deposit": self._deposit,
+            "withdraw": self._withdraw,
+            "add_member": self._add_member,
+            "open_account": self._open_account,
+            "set_account_status": self._set_account_status,
+            "fund_house_capital": self._fund_house_capital,
+            "end_of_day": self._end_of_day,
+            "margin_call_deadline": lambda data, ts: MarginCallDeadline(ts),
+            "final_settlement": self._final_settlement,
         }
 
     # --- reading commands ----------------------------------------------------------------
 
-    def decode_line(self, line: str) -> Command:
+    def decode_line(self, line: str) -> AnyCommand:
         if len(line) > MAX_LINE_LENGTH:
             raise CommandError(
                 RejectReason.MALFORMED_COMMAND, None, f"longer than {MAX_LINE_LENGTH} characters"
@@ -110,7 +146,7 @@ class Codec:
             raise CommandError(RejectReason.MALFORMED_COMMAND, None, f"not JSON: {exc}") from exc
         return self.decode(data)
 
-    def decode(self, data: Any) -> Command:
+    def decode(self, data: Any) -> AnyCommand:
         if not isinstance(data, dict):
             raise CommandError(RejectReason.MALFORMED_COMMAND, None, "must be a JSON object")
         kind = data.get("type")
@@ -147,6 +183,7 @@ class Codec:
             self_trade_prevention=_optional_enum(
                 data, "self_trade_prevention", SelfTradePrevention
             ),
+            reduce_only=_boolean(data, "reduce_only"),
         )
 
     def _cancel_order(self, data: Mapping[str, Any], ts: int) -> Command:
@@ -189,13 +226,78 @@ class Codec:
         return SetReferencePrice(ts, symbol, price)
 
     def _deposit(self, data: Mapping[str, Any], ts: int) -> Command:
-        amount = _decimal(data, "amount")
+        return Deposit(ts, _identifier(data, "account"), self._money(data, "amount"))
+
+    def _withdraw(self, data: Mapping[str, Any], ts: int) -> AnyCommand:
+        return Withdraw(ts, _identifier(data, "account"), self._money(data, "amount"))
+
+    def _add_member(self, data: Mapping[str, Any], ts: int) -> AnyCommand:
+        fund = 0 if data.get("guaranty_fund") is None else self._money(data, "guaranty_fund")
+        return AddMember(ts, _identifier(data, "member"), fund)
+
+    def _open_account(self, data: Mapping[str, Any], ts: int) -> AnyCommand:
+        group = None if data.get("group") is None else _identifier(data, "group")
+        return OpenAccount(
+            ts,
+            _identifier(data, "account"),
+            _identifier(data, "member"),
+            group,
+            _boolean(data, "opening_cap_exempt"),
+        )
+
+    def _set_account_status(self, data: Mapping[str, Any], ts: int) -> AnyCommand:
+        status = _enum(data, "status", AccountStatus)
+        return SetAccountStatus(ts, _identifier(data, "account"), status)
+
+    def _fund_house_capital(self, data: Mapping[str, Any], ts: int) -> AnyCommand:
+        return FundHouseCapital(ts, self._money(data, "amount"))
+
+    def _end_of_day(self, data: Mapping[str, Any], ts: int) -> AnyCommand:
+        raw = data.get("date")
+        try:
+            day = date.fromisoformat(raw) if isinstance(raw, str) and len(raw) == 10 else None
+        except ValueError:
+            day = None
+        if day is None:
+            raise CommandError(RejectReason.INVALID_FIELD, "date", "must be a date as YYYY-MM-DD")
+        index = data.get("index", {})
+        if not isinstance(index, dict) or len(index) > MAX_INDEX_ENTRIES:
+            raise CommandError(
+                RejectReason.INVALID_FIELD,
+                "index",
+                f"must be an object of at most {MAX_INDEX_ENTRIES} index codes to fixings",
+            )
+        values = tuple((code, _micros(index, code, f"index.{code}")) for code in sorted(index))
+        return EndOfDay(ts, day, values)
+
+    def _final_settlement(self, data: Mapping[str, Any], ts: int) -> AnyCommand:
+        symbol = _identifier(data, "symbol")
+        price = self._price(data, "price", symbol)
+        raw = data.get("fixings")
+        if (price is None) == (raw is None):
+            raise CommandError(
+                RejectReason.INVALID_FIELD, "price", "give either price or fixings, not both"
+            )
+        fixings: tuple[int, ...] = ()
+        if raw is not None:
+            if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_INDEX_ENTRIES:
+                raise CommandError(
+                    RejectReason.INVALID_FIELD,
+                    "fixings",
+                    f"must be a list of 1 to {MAX_INDEX_ENTRIES} index values",
+                )
+            values = {str(i): v for i, v in enumerate(raw)}
+            fixings = tuple(_micros(values, str(i), f"fixings[{i}]") for i in range(len(raw)))
+        return FinalSettlement(ts, symbol, price, fixings)
+
+    def _money(self, data: Mapping[str, Any], field: str) -> int:
+        amount = _decimal(data, field)
         units = Fraction(amount) / Fraction(self.minor_unit)
         if units.denominator != 1:
             raise CommandError(
-                RejectReason.INVALID_FIELD, "amount", f"must be a multiple of {self.minor_unit}"
+                RejectReason.INVALID_FIELD, field, f"must be a multiple of {self.minor_unit}"
             )
-        return Deposit(ts, _identifier(data, "account"), int(units))
+        return int(units)
 
     def _ts(self, raw: Any) -> int:
         if not isinstance(raw, str):
@@ -251,6 +353,17 @@ def _identifier(data: Mapping[str, Any], field: str) -> str:
             RejectReason.INVALID_FIELD, field, f"must be printable, at most {MAX_ID_LENGTH} chars"
         )
     return value
+
+
+def _micros(data: Mapping[str, Any], key: str, field: str) -> int:
+    """An index value as whole micro-units (6 decimals at most), positive."""
+    value = _decimal({field: data.get(key)}, field)
+    micros = Fraction(value) * MICROS_PER_UNIT
+    if micros.denominator != 1 or micros <= 0:
+        raise CommandError(
+            RejectReason.INVALID_FIELD, field, "must be a positive value with at most 6 decimals"
+        )
+    return int(micros)
 
 
 def _integer(data: Mapping[str, Any], field: str) -> int:

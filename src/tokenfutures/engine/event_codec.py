@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import Enum
 from typing import Any
 
+from tokenfutures.domain.clearing import events as clearing
 from tokenfutures.domain.events import (
     AuctionUncrossed,
     CircuitBreakerTripped,
@@ -36,16 +38,51 @@ EVENT_TYPES: dict[type, str] = {
     CircuitBreakerTripped: "circuit_breaker_tripped",
     ReferencePriceSet: "reference_price_set",
     FundsDeposited: "funds_deposited",
+    clearing.MemberAdded: "member_added",
+    clearing.AccountOpened: "account_opened",
+    clearing.AccountStatusChanged: "account_status_changed",
+    clearing.FundsWithdrawn: "funds_withdrawn",
+    clearing.HouseCapitalFunded: "house_capital_funded",
+    clearing.TradeCleared: "trade_cleared",
+    clearing.SettlementPriceSet: "settlement_price",
+    clearing.LimitLocked: "limit_locked",
+    clearing.VariationMarginPosted: "variation_margin",
+    clearing.MarginCallIssued: "margin_call",
+    clearing.MarginCallMet: "margin_call_met",
+    clearing.EndOfDayCompleted: "end_of_day_completed",
+    clearing.LiquidationStarted: "liquidation_started",
+    clearing.LiquidationCompleted: "liquidation_completed",
+    clearing.DefaultDeclared: "default_declared",
+    clearing.PositionTransferred: "position_transferred",
+    clearing.DefaultLossAllocated: "default_loss_allocated",
+    clearing.DefaultLossUnallocated: "default_loss_unallocated",
+    clearing.FinalSettlementPaid: "final_settlement_paid",
+    clearing.ContractSettled: "contract_settled",
 }
 
 PRICE_FIELDS = frozenset(
     {"price", "stop_price", "lower_limit", "upper_limit", "band_low", "band_high", "trigger_price"}
 )
-MONEY_FIELDS = frozenset({"amount", "balance"})
+MONEY_FIELDS = frozenset(
+    {
+        "amount",
+        "balance",
+        "guaranty_fund",
+        "buy_fee",
+        "sell_fee",
+        "cash",
+        "equity",
+        "initial_margin",
+        "maintenance_margin",
+        "loss",
+        "deficit",
+        "remaining",
+    }
+)
 TIME_FIELDS = frozenset({"ts", "reopen_at"})
 
 
-def encode_event(event: Event, codec: Codec) -> dict[str, Any]:
+def encode_event(event: Event | clearing.ClearingEvent, codec: Codec) -> dict[str, Any]:
     """The JSON object of an event: ``type`` first, then its fields in declaration order."""
     out: dict[str, Any] = {"type": EVENT_TYPES[type(event)]}
     symbol = getattr(event, "symbol", None)
@@ -59,6 +96,8 @@ def encode_event(event: Event, codec: Codec) -> dict[str, Any]:
             out[name] = codec.price_text(symbol, value)
         elif name in MONEY_FIELDS:
             out[name] = codec.money_text(value)
+        elif isinstance(value, date):
+            out[name] = value.isoformat()
         elif isinstance(value, Enum):
             out[name] = value.value
         else:

@@ -29,6 +29,8 @@ class RunSummary:
     rejected: int = 0
     state_hash: str = ""
     books: dict[str, dict[str, list[list[Any]]]] = field(default_factory=dict)
+    accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    money_conserved: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -38,6 +40,8 @@ class RunSummary:
             "rejected": self.rejected,
             "state_hash": self.state_hash,
             "books": self.books,
+            "accounts": self.accounts,
+            "money_conserved": self.money_conserved,
         }
 
 
@@ -54,7 +58,7 @@ def first_command_date(lines: Sequence[str]) -> date | None:
 
 def run_lines(lines: Iterable[str], market: Market, sink: EventSink | None = None) -> RunSummary:
     summary = RunSummary()
-    exchange, codec = market.exchange, market.codec
+    exchange, codec, house = market.exchange, market.codec, market.house
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -67,7 +71,7 @@ def run_lines(lines: Iterable[str], market: Market, sink: EventSink | None = Non
             if sink is not None:
                 sink(_invalid_line(number, line, error))
             continue
-        for event in exchange.handle(command):
+        for event in house.handle(command):
             summary.events += 1
             if type(event) is TradeExecuted:
                 summary.trades += 1
@@ -75,7 +79,9 @@ def run_lines(lines: Iterable[str], market: Market, sink: EventSink | None = Non
                 summary.rejected += 1
             if sink is not None:
                 sink(encode_event(event, codec) | {"line": number})
-    summary.state_hash = exchange.state_hash()
+    summary.state_hash = house.state_hash()
+    summary.accounts = account_summaries(market)
+    summary.money_conserved = house.money_conserved()
     for contract in market.contracts:
         bids, asks = exchange.depth(contract.symbol)
         summary.books[contract.symbol] = {
@@ -85,14 +91,39 @@ def run_lines(lines: Iterable[str], market: Market, sink: EventSink | None = Non
     return summary
 
 
-def run_file_lines(
-    lines: Sequence[str], on: date | None = None, sink: EventSink | None = None
-) -> RunSummary:
-    """List the contracts of ``on`` (default: the first command's date) and replay ``lines``."""
+def account_summaries(market: Market) -> dict[str, dict[str, Any]]:
+    """Per account: cash, net positions, margin (positions and working orders), equity."""
+    house, codec = market.house, market.codec
+    found: dict[str, dict[str, Any]] = {}
+    for account in house.cash_owners():
+        required = house.requirement(account)
+        found[account] = {
+            "cash": codec.money_text(house.ledger.cash(account)),
+            "positions": {p.symbol: p.quantity for p in house.positions.positions_of(account)},
+            "initial_margin": codec.money_text(required.initial),
+            "maintenance_margin": codec.money_text(required.maintenance),
+            "equity": codec.money_text(house.equity(account)),
+        }
+    return found
+
+
+def market_for(lines: Sequence[str], on: date | None = None, *, risk: bool = True) -> Market:
+    """The market of ``on`` (default: the first command's trading date)."""
     listing_date = on if on is not None else first_command_date(lines)
     if listing_date is None:
         raise ValueError("no command has a readable ts: give the listing date with --date")
-    return run_lines(lines, build_market(listing_date), sink)
+    return build_market(listing_date, risk=risk)
+
+
+def run_file_lines(
+    lines: Sequence[str],
+    on: date | None = None,
+    sink: EventSink | None = None,
+    *,
+    risk: bool = True,
+) -> RunSummary:
+    """List the contracts of ``on`` (default: the first command's date) and replay ``lines``."""
+    return run_lines(lines, market_for(lines, on, risk=risk), sink)
 
 
 def _invalid_line(number: int, line: str, error: CommandError) -> dict[str, Any]:

@@ -31,6 +31,7 @@ class AccountKind(StrEnum):
     SETTLEMENT = "settlement"
     GUARANTY_FUND = "guaranty_fund"
     HOUSE_CAPITAL = "house_capital"
+    ASSESSMENT = "assessment"  # negative: what a member owes after a waterfall assessment
     EXTERNAL = "external"
 
 
@@ -62,6 +63,14 @@ class LedgerAccount:
 
 def cash_account(owner: str) -> LedgerAccount:
     return LedgerAccount(owner, AccountKind.CASH)
+
+
+def guaranty_fund_account(member: str) -> LedgerAccount:
+    return LedgerAccount(member, AccountKind.GUARANTY_FUND)
+
+
+def assessment_account(member: str) -> LedgerAccount:
+    return LedgerAccount(member, AccountKind.ASSESSMENT)
 
 
 EXTERNAL = LedgerAccount(OUTSIDE_WORLD, AccountKind.EXTERNAL)

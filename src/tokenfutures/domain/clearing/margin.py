@@ -114,24 +114,35 @@ class MarginParameters:
         if not 0 <= self.maintenance_bp <= BASIS_POINTS:
             raise ValueError(f"{self.product}: maintenance_bp must be within 0..10,000")
 
-    def scan_range_ticks(self, price: int) -> int:
-        """The contract's scan range in whole ticks, rounded up: ceil(price x bp / 10,000)."""
-        return _ceil_div(price * self.scan_range_bp, BASIS_POINTS)
+    def scan_range_ticks(self, price: int, scan_range_bp: int | None = None) -> int:
+        """The contract's scan range in whole ticks, rounded up: ceil(price x bp / 10,000).
+
+        ``scan_range_bp`` overrides the product's rate for one contract (a raised margin
+        after a limit-locked close).
+        """
+        rate = self.scan_range_bp if scan_range_bp is None else scan_range_bp
+        return _ceil_div(price * rate, BASIS_POINTS)
 
 
 @dataclass(frozen=True, slots=True)
 class PositionInput:
-    """A net position in one contract month, valued at ``price`` (settlement or mark, ticks)."""
+    """A net position in one contract month, valued at ``price`` (settlement or mark, ticks).
+
+    ``scan_range_bp``, when set, replaces the product's scan range for this contract.
+    """
 
     symbol: str
     product: str
     month: int
     quantity: int
     price: int
+    scan_range_bp: int | None = None
 
     def __post_init__(self) -> None:
         if self.price < 0:
             raise ValueError(f"{self.symbol}: price must not be negative")
+        if self.scan_range_bp is not None and self.scan_range_bp < 0:
+            raise ValueError(f"{self.symbol}: scan_range_bp must not be negative")
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +223,9 @@ def scenario_losses(
     positions: Sequence[PositionInput], parameters: MarginParameters
 ) -> tuple[int, ...]:
     """The weighted loss (minor units, a gain negative) of each of :data:`SCENARIOS`."""
-    ranges = [(p.quantity, parameters.scan_range_ticks(p.price)) for p in positions]
+    ranges = [
+        (p.quantity, parameters.scan_range_ticks(p.price, p.scan_range_bp)) for p in positions
+    ]
     losses = []
     for scenario in SCENARIOS:
         pnl_ticks = sum(
@@ -253,13 +266,22 @@ def _net_by_month(positions: Iterable[PositionInput], product: str) -> dict[int,
         if seen is None:
             months[position.month] = position
             continue
-        if (seen.symbol, seen.price) != (position.symbol, position.price):
+        if (seen.symbol, seen.price, seen.scan_range_bp) != (
+            position.symbol,
+            position.price,
+            position.scan_range_bp,
+        ):
             raise ValueError(
                 f"{product} month {position.month}: {seen.symbol}@{seen.price} "
                 f"and {position.symbol}@{position.price}"
             )
         months[position.month] = PositionInput(
-            seen.symbol, product, seen.month, seen.quantity + position.quantity, seen.price
+            seen.symbol,
+            product,
+            seen.month,
+            seen.quantity + position.quantity,
+            seen.price,
+            seen.scan_range_bp,
         )
     return months
 

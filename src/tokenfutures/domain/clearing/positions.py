@@ -136,6 +136,15 @@ class Positions:
         found = (self.position(account, symbol) for symbol in sorted(self._by_symbol))
         return [position for position in found if position.quantity != 0]
 
+    def held_by(self, account: str) -> list[Position]:
+        """Every position of ``account``, flat ones with unpaid realised P&L included."""
+        found = (self._by_symbol[symbol].get(account) for symbol in sorted(self._by_symbol))
+        return [position for position in found if position is not None]
+
+    def accounts_in(self, symbol: str) -> list[str]:
+        """Every account with a position record in ``symbol`` (flat ones too), sorted."""
+        return sorted(self._by_symbol.get(symbol, {}))
+
     def symbols(self) -> list[str]:
         return sorted(self._by_symbol)
 
@@ -220,6 +229,47 @@ class Positions:
             )
             amounts[account] = amount
         return amounts
+
+    def settle_account(
+        self, account: str, symbol: str, price: Ticks, tick_value: MinorUnits
+    ) -> MinorUnits:
+        """Mark one account's position in ``symbol`` at ``price`` now (a default's close-out).
+
+        Returns the amount to pay (positive) or collect; the counterparties are paid at the
+        next full marking, so the settlement account carries the difference until then.
+        """
+        _require_positive("price", price)
+        held = self._by_symbol.get(symbol, {})
+        position = held.get(account)
+        if position is None:
+            return 0
+        amount = position.pending_variation_margin(price, tick_value)
+        held[account] = replace(
+            position,
+            lots=tuple(replace(lot, reference_price=price) for lot in position.lots),
+            realised_unsettled=0,
+            variation_margin=position.variation_margin + amount,
+        )
+        return amount
+
+    def transfer(
+        self, symbol: str, from_account: str, to_account: str, price: Ticks, tick_value: MinorUnits
+    ) -> Lots:
+        """Move ``from_account``'s whole position to ``to_account`` at ``price``; the lots
+        moved (signed). Settle the position at ``price`` first, so nothing is realised."""
+        quantity = self.position(from_account, symbol).quantity
+        if quantity > 0:
+            self.apply_trade(symbol, to_account, from_account, quantity, price, tick_value)
+        elif quantity < 0:
+            self.apply_trade(symbol, from_account, to_account, -quantity, price, tick_value)
+        return quantity
+
+    def close_symbol(self, symbol: str) -> None:
+        """Forget a delisted contract; every position must have been settled to zero."""
+        for position in self._by_symbol.get(symbol, {}).values():
+            if position.realised_unsettled != 0:
+                raise InvariantViolation(f"{symbol} {position.account}: unsettled P&L at delisting")
+        self._by_symbol.pop(symbol, None)
 
     def check(self) -> None:
         """Raise ``InvariantViolation`` if a symbol's positions are inconsistent."""

@@ -1,0 +1,463 @@
+"""The clearing house: the sequencer's pipeline from a command to cleared events.
+
+``ClearingHouse.handle(command)`` runs every command of the exchange: trading commands pass
+the pre-trade risk checks and go to the matching core (``Exchange``), whose trades are then
+cleared (positions, fees); money, member and account commands and the daily cycle
+(end of day, margin-call deadline, final settlement) are handled here. Like the core it is
+deterministic: time comes from the commands, refusals are ``CommandRejected`` events that
+change nothing, and a broken invariant raises.
+
+The day's work is split: ``end_of_day.py`` settles a trading day, ``defaults.py`` liquidates
+and runs the default waterfall, ``pretrade.py`` holds the order checks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any
+
+from tokenfutures.domain.clearing import defaults, end_of_day, pretrade
+from tokenfutures.domain.clearing.accounts import Account, Accounts, AccountStatus
+from tokenfutures.domain.clearing.commands import (
+    AddMember,
+    ClearingCommand,
+    EndOfDay,
+    FinalSettlement,
+    FundHouseCapital,
+    MarginCallDeadline,
+    OpenAccount,
+    SetAccountStatus,
+    Withdraw,
+)
+from tokenfutures.domain.clearing.events import (
+    AccountOpened,
+    AccountStatusChanged,
+    FundsWithdrawn,
+    HouseCapitalFunded,
+    MarginCallIssued,
+    MemberAdded,
+    TradeCleared,
+)
+from tokenfutures.domain.clearing.ledger import (
+    EXTERNAL,
+    HOUSE_CAPITAL,
+    SETTLEMENT,
+    Ledger,
+    PostingReason,
+    cash_account,
+    guaranty_fund_account,
+)
+from tokenfutures.domain.clearing.margin import MarginParameters
+from tokenfutures.domain.clearing.positions import Positions
+from tokenfutures.domain.clearing.risk import Exposure, MarginBasis, Requirement, worst_case_margin
+from tokenfutures.domain.clearing.settlement_price import Print
+from tokenfutures.domain.clearing.statements import Statement, StatementTrade
+from tokenfutures.domain.clearing.terms import ClearingParameters, ContractTerms
+from tokenfutures.domain.commands import AmendOrder, Command, Deposit, NewOrder
+from tokenfutures.domain.events import (
+    CommandRejected,
+    FundsDeposited,
+    OrderAccepted,
+    PhaseChanged,
+    TradeExecuted,
+)
+from tokenfutures.domain.exchange import Exchange
+from tokenfutures.domain.exchange import command_name as trading_command_name
+from tokenfutures.domain.invariants import InvariantViolation
+from tokenfutures.domain.rejects import CancelReason, RejectReason
+from tokenfutures.domain.validation import Problem
+from tokenfutures.domain.values import Phase, Side
+
+AnyCommand = Command | ClearingCommand
+
+_COMMAND_NAMES: dict[type, str] = {
+    Withdraw: "withdraw",
+    AddMember: "add_member",
+    OpenAccount: "open_account",
+    SetAccountStatus: "set_account_status",
+    FundHouseCapital: "fund_house_capital",
+    EndOfDay: "end_of_day",
+    MarginCallDeadline: "margin_call_deadline",
+    FinalSettlement: "final_settlement",
+}
+
+
+def command_name(cmd: AnyCommand) -> str:
+    name = _COMMAND_NAMES.get(type(cmd))
+    return name if name is not None else trading_command_name(cmd)  # type: ignore[arg-type]
+
+
+class TradingDay:
+    """What the clearing house collects between two ends of day."""
+
+    def __init__(self) -> None:
+        self.prints: dict[str, list[Print]] = {}
+        self.last_price: dict[str, int] = {}
+        self.closed_at: dict[str, int] = {}
+        self.opened: dict[tuple[str, str], int] = {}  # (group, symbol) -> lots opened today
+        self.trades: dict[str, list[StatementTrade]] = {}
+
+
+class ClearingHouse:
+    def __init__(
+        self,
+        exchange: Exchange,
+        terms: Iterable[ContractTerms],
+        margin_parameters: Mapping[str, MarginParameters],
+        *,
+        risk: bool = True,
+        parameters: ClearingParameters | None = None,
+    ) -> None:
+        self.exchange = exchange
+        self.terms: dict[str, ContractTerms] = {t.symbol: t for t in terms}
+        missing = sorted(set(exchange.instruments) ^ set(self.terms))
+        if missing:
+            raise ValueError(f"{missing[0]}: listed without clearing terms, or the reverse")
+        self.margin_parameters = dict(margin_parameters)
+        self.risk = risk
+        self.parameters = parameters or ClearingParameters()
+        self.ledger = Ledger()
+        self.positions = Positions()
+        self.accounts = Accounts()
+        self.settlement_prices = {s: i.reference for s, i in exchange.instruments.items()}
+        self.scan_overrides: dict[str, int] = {}
+        self.limit_locks: dict[str, tuple[int, int]] = {}  # symbol -> (direction, step)
+        self.index_values: dict[str, int] = {}  # underlying -> fixing at the last end of day
+        self.margin_calls: dict[str, MarginCallIssued] = {}
+        self.delisted: set[str] = set()
+        self.reduce_only: dict[int, str] = {}  # order id -> account
+        self.last_end_of_day: date | None = None
+        self.statements: dict[tuple[str, date], Statement] = {}
+        self.closing_balances: dict[str, int] = {}
+        self.statement_mark = 0  # ledger postings already in a statement
+        self.day = TradingDay()
+        self._handlers: dict[type, Any] = {
+            NewOrder: self._new_order,
+            AmendOrder: self._amend_order,
+            Deposit: self._deposit,
+            Withdraw: self._withdraw,
+            AddMember: self._add_member,
+            OpenAccount: self._open_account,
+            SetAccountStatus: self._set_account_status,
+            FundHouseCapital: self._fund_house_capital,
+            EndOfDay: lambda cmd, out: end_of_day.run(self, cmd, out),
+            MarginCallDeadline: lambda cmd, out: defaults.margin_call_deadline(self, cmd, out),
+            FinalSettlement: lambda cmd, out: end_of_day.final_settlement(self, cmd, out),
+        }
+
+    # --- the pipeline ----------------------------------------------------------------------
+
+    def handle(self, command: AnyCommand) -> list[Any]:
+        out: list[Any] = []
+        handler = self._handlers.get(type(command))
+        if handler is None or command.ts < self.exchange.clock:
+            self.absorb(self.exchange.handle(command), out, command.ts)  # type: ignore[arg-type]
+            return out
+        handler(command, out)
+        if out and (len(out) != 1 or type(out[0]) is not CommandRejected):
+            self.exchange.clock = command.ts
+        return out
+
+    def absorb(self, events: list[Any], out: list[Any], ts: int) -> None:
+        """Pass the core's events on, clearing each trade as it comes."""
+        touched: set[str] = set()
+        for event in events:
+            out.append(event)
+            kind = type(event)
+            if kind is TradeExecuted:
+                self._clear_trade(event, out)
+                touched.add(event.buy_account)
+                touched.add(event.sell_account)
+            elif kind is PhaseChanged and event.phase is Phase.CLOSED:
+                self.day.closed_at[event.symbol] = event.ts
+        if touched and self.reduce_only:
+            pretrade.trim_reduce_only(self, touched, ts, out)
+
+    def reject(self, cmd: AnyCommand, problem: Problem, out: list[Any]) -> None:
+        out.append(
+            CommandRejected(
+                ts=cmd.ts,
+                command=command_name(cmd),
+                reason=problem.reason,
+                detail=problem.detail,
+                account=getattr(cmd, "account", None),
+                client_order_id=getattr(cmd, "client_order_id", None),
+                symbol=getattr(cmd, "symbol", None),
+                field=problem.field,
+            )
+        )
+
+    # --- orders ----------------------------------------------------------------------------
+
+    def _new_order(self, cmd: NewOrder, out: list[Any]) -> None:
+        problem = pretrade.new_order_problem(self, cmd)
+        if problem is not None:
+            self.reject(cmd, problem, out)
+            return
+        events = self.exchange.handle(cmd)
+        accepted = next((e for e in events if type(e) is OrderAccepted), None)
+        if cmd.reduce_only and isinstance(accepted, OrderAccepted):
+            self.reduce_only[accepted.order_id] = cmd.account
+        self.absorb(events, out, cmd.ts)
+
+    def _amend_order(self, cmd: AmendOrder, out: list[Any]) -> None:
+        problem = pretrade.amend_problem(self, cmd)
+        if problem is not None:
+            self.reject(cmd, problem, out)
+            return
+        self.absorb(self.exchange.handle(cmd), out, cmd.ts)
+
+    def _clear_trade(self, trade: TradeExecuted, out: list[Any]) -> None:
+        symbol, price, quantity = trade.symbol, trade.price, trade.quantity
+        terms = self.terms[symbol]
+        for account, is_buy in ((trade.buy_account, True), (trade.sell_account, False)):
+            held = self.positions.position(account, symbol).quantity
+            closable = max(0, -held) if is_buy else max(0, held)
+            opened = quantity - min(quantity, closable)
+            if opened:
+                key = (self.group_of(account), symbol)
+                self.day.opened[key] = self.day.opened.get(key, 0) + opened
+        self.positions.apply_trade(
+            symbol, trade.buy_account, trade.sell_account, quantity, price, terms.tick_value
+        )
+        fee = terms.fee(price, quantity)
+        reference = f"trade {trade.trade_id}"
+        day = self.day
+        for account, side in ((trade.buy_account, Side.BUY), (trade.sell_account, Side.SELL)):
+            if fee:
+                self.ledger.charge_fee(account, fee, reference)
+            line = StatementTrade(trade.ts, trade.trade_id, symbol, side, quantity, price, fee)
+            day.trades.setdefault(account, []).append(line)
+        day.prints.setdefault(symbol, []).append(Print(trade.ts, price, quantity))
+        day.last_price[symbol] = price
+        out.append(
+            TradeCleared(
+                trade.ts, trade.trade_id, symbol, trade.buy_account, fee, trade.sell_account, fee
+            )
+        )
+
+    # --- money, members and accounts -------------------------------------------------------
+
+    def _known_account(self, cmd: Deposit | Withdraw | SetAccountStatus, out: list[Any]) -> bool:
+        if cmd.account in self.accounts.accounts or not self.risk:
+            return True
+        problem = Problem(
+            RejectReason.UNKNOWN_ACCOUNT, "account", f"{cmd.account!r} has not been opened"
+        )
+        self.reject(cmd, problem, out)
+        return False
+
+    def _positive_amount(self, cmd: Deposit | Withdraw | FundHouseCapital, out: list[Any]) -> bool:
+        if cmd.amount >= 1:
+            return True
+        self.reject(cmd, Problem(RejectReason.INVALID_AMOUNT, "amount", "must be positive"), out)
+        return False
+
+    def _deposit(self, cmd: Deposit, out: list[Any]) -> None:
+        if self._known_account(cmd, out) and self._positive_amount(cmd, out):
+            self.ledger.deposit(cmd.account, cmd.amount, f"deposit {cmd.ts}")
+            out.append(
+                FundsDeposited(cmd.ts, cmd.account, cmd.amount, self.ledger.cash(cmd.account))
+            )
+
+    def _withdraw(self, cmd: Withdraw, out: list[Any]) -> None:
+        if not (self._known_account(cmd, out) and self._positive_amount(cmd, out)):
+            return
+        free = self.free_collateral(cmd.account)
+        if cmd.amount > free:
+            problem = Problem(
+                RejectReason.EXCEEDS_FREE_COLLATERAL,
+                "amount",
+                f"exceeds the free collateral of {cmd.account!r}, "
+                f"{self.parameters.money(max(free, 0))}",
+            )
+            self.reject(cmd, problem, out)
+            return
+        self.ledger.transfer(
+            cash_account(cmd.account), EXTERNAL, cmd.amount, PostingReason.WITHDRAWAL,
+            f"withdrawal {cmd.ts}",
+        )  # fmt: skip
+        out.append(FundsWithdrawn(cmd.ts, cmd.account, cmd.amount, self.ledger.cash(cmd.account)))
+
+    def _add_member(self, cmd: AddMember, out: list[Any]) -> None:
+        if cmd.member in self.accounts.members:
+            problem = Problem(RejectReason.ALREADY_EXISTS, "member", f"{cmd.member!r} exists")
+            self.reject(cmd, problem, out)
+            return
+        if cmd.guaranty_fund < 0:
+            problem = Problem(RejectReason.INVALID_AMOUNT, "guaranty_fund", "must not be negative")
+            self.reject(cmd, problem, out)
+            return
+        self.accounts.add_member(cmd.member)
+        if cmd.guaranty_fund:
+            self.ledger.transfer(
+                EXTERNAL, guaranty_fund_account(cmd.member), cmd.guaranty_fund,
+                PostingReason.DEPOSIT, f"guaranty fund {cmd.member}",
+            )  # fmt: skip
+        out.append(MemberAdded(cmd.ts, cmd.member, cmd.guaranty_fund))
+
+    def _open_account(self, cmd: OpenAccount, out: list[Any]) -> None:
+        if cmd.account in self.accounts.accounts or cmd.account == self.parameters.house_account:
+            problem = Problem(RejectReason.ALREADY_EXISTS, "account", f"{cmd.account!r} exists")
+            self.reject(cmd, problem, out)
+            return
+        if cmd.member not in self.accounts.members:
+            problem = Problem(
+                RejectReason.UNKNOWN_MEMBER, "member", f"{cmd.member!r} is not a member"
+            )
+            self.reject(cmd, problem, out)
+            return
+        group = cmd.group or cmd.account
+        self.accounts.open(Account(cmd.account, cmd.member, group, cmd.opening_cap_exempt))
+        out.append(AccountOpened(cmd.ts, cmd.account, cmd.member, group, cmd.opening_cap_exempt))
+
+    def _set_account_status(self, cmd: SetAccountStatus, out: list[Any]) -> None:
+        if cmd.account not in self.accounts.accounts:
+            self.risk, risk = True, self.risk  # an unknown account is refused even without risk
+            self._known_account(cmd, out)
+            self.risk = risk
+            return
+        current = self.accounts.accounts[cmd.account].status
+        allowed = (AccountStatus.ACTIVE, AccountStatus.CANCEL_ONLY)
+        if cmd.status not in allowed or current not in allowed:
+            problem = Problem(
+                RejectReason.INVALID_FIELD,
+                "status",
+                f"only active <-> cancel_only can be set; {cmd.account!r} is {current}",
+            )
+            self.reject(cmd, problem, out)
+            return
+        self.set_status(cmd.account, cmd.status, "requested", cmd.ts, out)
+
+    def set_status(
+        self, account: str, status: AccountStatus, reason: str, ts: int, out: list[Any]
+    ) -> None:
+        self.accounts.set_status(account, status)
+        out.append(AccountStatusChanged(ts, account, status.value, reason))
+
+    def _fund_house_capital(self, cmd: FundHouseCapital, out: list[Any]) -> None:
+        if self._positive_amount(cmd, out):
+            self.ledger.transfer(
+                EXTERNAL, HOUSE_CAPITAL, cmd.amount, PostingReason.DEPOSIT, f"capital {cmd.ts}"
+            )
+            out.append(HouseCapitalFunded(cmd.ts, cmd.amount, self.ledger.balance(HOUSE_CAPITAL)))
+
+    # --- valuations ------------------------------------------------------------------------
+
+    def group_of(self, account: str) -> str:
+        found = self.accounts.get(account)
+        return account if found is None else found.group
+
+    def mark(self, symbol: str) -> int:
+        """The price positions are valued at intraday: the day's last trade, else settlement."""
+        last = self.day.last_price.get(symbol)
+        return last if last is not None else self.settlement_prices[symbol]
+
+    def margin_basis(self) -> MarginBasis:
+        return MarginBasis(
+            self.terms, self.margin_parameters, self.settlement_prices, self.scan_overrides
+        )
+
+    def pending(self, account: str) -> int:
+        """Variation margin the account would be paid (or pay) if marked now."""
+        return sum(
+            p.pending_variation_margin(self.mark(p.symbol), self.terms[p.symbol].tick_value)
+            for p in self.positions.held_by(account)
+        )
+
+    def equity(self, account: str) -> int:
+        """Cash plus the account's open and unpaid realised P&L at the marks."""
+        return self.ledger.cash(account) + self.pending(account)
+
+    def risk_equity(self, account: str) -> int:
+        """What pre-trade checks and withdrawals count: losses at once, gains once paid."""
+        return self.ledger.cash(account) + min(0, self.pending(account))
+
+    def exposures(self, account: str, skip_order: int | None = None) -> dict[str, Exposure]:
+        """Net positions and working orders (all but ``skip_order``) by symbol."""
+        found: dict[str, Exposure] = {}
+        for position in self.positions.positions_of(account):
+            found[position.symbol] = Exposure(net=position.quantity)
+        for order in self.exchange.registry.orders_of(account):
+            if order.order_id == skip_order:
+                continue
+            symbol = order.symbol
+            exposure = found.get(symbol)
+            if exposure is None:
+                exposure = found[symbol] = Exposure()
+            price = pretrade.risk_price(self, symbol, order.is_buy, order.price)
+            exposure.add_order(
+                order.is_buy, order.leaves, price, self.mark(symbol), self.terms[symbol].tick_value
+            )
+        return found
+
+    def requirement(self, account: str) -> Requirement:
+        """Margin of the positions plus the worst case of the working orders."""
+        return worst_case_margin(self.exposures(account), self.margin_basis())
+
+    def free_collateral(self, account: str) -> int:
+        return self.risk_equity(account) - self.requirement(account).initial
+
+    def cash_owners(self) -> list[str]:
+        """Every account holding cash, a position or a statement history, sorted."""
+        owners = set(self.accounts.accounts) | set(self.closing_balances)
+        owners.update(a.owner for a in self.ledger.balances() if a.kind.value == "cash")
+        for symbol in self.positions.symbols():
+            owners.update(p.account for p in self.positions.positions_in(symbol))
+        return sorted(owners)
+
+    # --- checks ----------------------------------------------------------------------------
+
+    def money_conserved(self) -> bool:
+        return self.ledger.total() == self.ledger.deposited - self.ledger.withdrawn
+
+    def check_invariants(self) -> None:
+        self.exchange.check_invariants()
+        self.ledger.check()
+        self.positions.check()
+        if self.pending_total() + self.ledger.balance(SETTLEMENT) != 0:
+            raise InvariantViolation("unpaid variation margin and the settlement account differ")
+
+    def pending_total(self) -> int:
+        """Unpaid variation margin over every position (zero-sum with the settlement account)."""
+        total = 0
+        for symbol in self.positions.symbols():
+            price, tick_value = self.mark(symbol), self.terms[symbol].tick_value
+            for account in self.positions.accounts_in(symbol):
+                position = self.positions.position(account, symbol)
+                total += position.pending_variation_margin(price, tick_value)
+        return total
+
+    def state_hash(self) -> str:
+        positions = tuple(
+            (symbol, account, self.positions.position(account, symbol))
+            for symbol in self.positions.symbols()
+            for account in self.positions.accounts_in(symbol)
+        )
+        state = (
+            self.exchange.state_hash(),
+            tuple(sorted((repr(k), v) for k, v in self.ledger.balances().items())),
+            positions,
+            self.accounts.state(),
+            tuple(sorted(self.settlement_prices.items())),
+            tuple(sorted(self.scan_overrides.items())),
+            tuple(sorted(self.limit_locks.items())),
+            tuple(sorted(self.index_values.items())),
+            tuple(sorted(self.margin_calls)),
+            tuple(sorted(self.delisted)),
+            tuple(sorted(self.reduce_only.items())),
+            self.last_end_of_day,
+        )
+        return hashlib.sha256(repr(state).encode()).hexdigest()
+
+
+def cancel_orders(house: ClearingHouse, orders: Iterable[Any], ts: int, reason: CancelReason,
+                  out: list[Any]) -> None:  # fmt: skip
+    """Cancel live orders through their instruments (the exchange's own cancel path)."""
+    events: list[Any] = []
+    for order in orders:
+        house.exchange.instruments[order.symbol].cancel(order, ts, reason, events)
+        house.reduce_only.pop(order.order_id, None)
+    house.absorb(events, out, ts)
