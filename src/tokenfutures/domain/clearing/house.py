@@ -151,8 +151,14 @@ class ClearingHouse:
 
     def handle(self, command: AnyCommand) -> list[Any]:
         out: list[Any] = []
+        if command.ts < self.exchange.clock:
+            problem = Problem(
+                RejectReason.TS_BEFORE_PREVIOUS, "ts", "is earlier than the previous command's"
+            )
+            self.reject(command, problem, out)
+            return out
         handler = self._handlers.get(type(command))
-        if handler is None or command.ts < self.exchange.clock:
+        if handler is None:
             self.absorb(self.exchange.handle(command), out, command.ts)  # type: ignore[arg-type]
             return out
         handler(command, out)
