@@ -84,7 +84,9 @@ def _terms(symbol: str, product: str, month: int, last_day: date, **changes: Any
 TERMS = (
     _terms(TKN, "TKN", 2026 * 12 + 12, date(2026, 12, 31)),
     _terms(TKN_NEXT, "TKN", 2027 * 12 + 1, date(2027, 1, 29)),
-    _terms(GPU, "GPU", 2026 * 12 + 12, date(2026, 12, 15), daily_settlement_method="vwap_last_hour"),
+    _terms(
+        GPU, "GPU", 2026 * 12 + 12, date(2026, 12, 15), daily_settlement_method="vwap_last_hour"
+    ),
 )
 MARGIN = {
     "TKN": MarginParameters("TKN", tick_value=1000, scan_range_bp=1000, spread_charge=20_000),
@@ -162,8 +164,15 @@ class Clearing:
         ts = self._ts()
         return self.send(
             NewOrder(
-                ts, account, coid or f"{account}-{ts}", symbol, side, order_type, quantity,
-                price=None if price is None else px(price), time_in_force=tif,
+                ts,
+                account,
+                coid or f"{account}-{ts}",
+                symbol,
+                side,
+                order_type,
+                quantity,
+                price=None if price is None else px(price),
+                time_in_force=tif,
                 reduce_only=reduce_only,
             )  # fmt: skip
         )

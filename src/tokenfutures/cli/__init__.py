@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from tokenfutures.cli.bench import bench_app
+from tokenfutures.cli.clearing import clearing_app
 from tokenfutures.cli.contracts import contracts_app
 from tokenfutures.cli.demo import demo
 from tokenfutures.cli.engine import engine_app
@@ -19,5 +20,6 @@ app = typer.Typer(
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(engine_app, name="engine")
 app.add_typer(index_app, name="index")
+app.add_typer(clearing_app, name="clearing")
 app.add_typer(bench_app, name="bench")
 app.command("demo")(demo)
