@@ -234,6 +234,7 @@ def only(events: Iterable[Any], kind: type[E]) -> list[E]:
 
 
 def rejected(events: list[Any]) -> CommandRejected:
-    assert len(events) == 1 and type(events[0]) is CommandRejected, events
+    assert len(events) == 1, events
+    assert type(events[0]) is CommandRejected, events
     event: CommandRejected = events[0]
     return event
