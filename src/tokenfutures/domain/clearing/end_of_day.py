@@ -30,7 +30,7 @@ from tokenfutures.domain.clearing.events import (
     SettlementPriceSet,
     VariationMarginPosted,
 )
-from tokenfutures.domain.clearing.ledger import SETTLEMENT, PostingReason
+from tokenfutures.domain.clearing.ledger import SETTLEMENT, AccountKind, PostingReason
 from tokenfutures.domain.clearing.positions import Position
 from tokenfutures.domain.clearing.risk import positions_margin
 from tokenfutures.domain.clearing.settlement_price import (
@@ -172,14 +172,22 @@ def _positions_by_account(house: ClearingHouse) -> dict[str, list[Position]]:
 def _margin_calls(
     house: ClearingHouse, cmd: EndOfDay, by_account: dict[str, list[Position]], out: list[Any]
 ) -> int:
+    """Call every account whose cash is below the maintenance margin of its positions (a
+    flat account with negative cash too), back up to the initial margin."""
     house.margin_calls = {}
     basis = house.margin_basis()
-    for account in sorted(by_account):
+    negative = {
+        entry.owner
+        for entry, balance in house.ledger.balances().items()
+        if entry.kind is AccountKind.CASH and balance < 0
+    }
+    for account in sorted(set(by_account) | negative):
         if account == house.parameters.house_account:
             continue
-        needed = positions_margin({p.symbol: p.quantity for p in by_account[account]}, basis)
+        held = by_account.get(account, [])
+        needed = positions_margin({p.symbol: p.quantity for p in held}, basis)
         cash = house.ledger.cash(account)
-        if cash < needed.maintenance:
+        if cash < needed.maintenance or cash < 0:
             call = MarginCallIssued(
                 cmd.ts, account, cash, needed.initial, needed.maintenance, needed.initial - cash
             )

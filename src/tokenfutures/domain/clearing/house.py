@@ -44,6 +44,7 @@ from tokenfutures.domain.clearing.ledger import (
     EXTERNAL,
     HOUSE_CAPITAL,
     SETTLEMENT,
+    AccountKind,
     Ledger,
     PostingReason,
     cash_account,
@@ -409,7 +410,7 @@ class ClearingHouse:
     def cash_owners(self) -> list[str]:
         """Every account holding cash, a position or a statement history, sorted."""
         owners = set(self.accounts.accounts) | set(self.closing_balances)
-        owners.update(a.owner for a in self.ledger.balances() if a.kind.value == "cash")
+        owners.update(a.owner for a in self.ledger.balances() if a.kind is AccountKind.CASH)
         for symbol in self.positions.symbols():
             owners.update(p.account for p in self.positions.positions_in(symbol))
         return sorted(owners)
