@@ -24,6 +24,8 @@ from tokenfutures.domain.clearing.margin import (
     MarginParameters,
     PositionInput,
     margin,
+    scan_risk,
+    scenario_losses,
 )
 
 PRODUCTS = ("GPUH", "TKN")
@@ -203,3 +205,20 @@ def test_an_outright_is_margined_at_its_full_range(
     entry = margin([position(prices, product, month, quantity)], parameters).for_product(product)
     expected = abs(quantity) * params.scan_range_ticks(prices[product][month]) * params.tick_value
     assert (entry.scan_risk, entry.spread_charge, entry.total) == (expected, 0, expected)
+
+
+@settings(max_examples=300)
+@given(portfolios(), st.lists(st.one_of(st.none(), st.integers(0, 3_000)), min_size=14))
+def test_the_fast_scan_equals_the_worst_of_the_16_scenarios(
+    portfolio: tuple[list[PositionInput], dict[str, MarginParameters]],
+    overrides: list[int | None],
+) -> None:
+    """``scan_risk`` (four sums) against the scenario table it stands for, override included."""
+    positions, parameters = portfolio
+    for product, params in parameters.items():
+        legs = [
+            replace(p, scan_range_bp=override)
+            for p, override in zip(positions, overrides, strict=False)
+            if p.product == product
+        ]
+        assert scan_risk(legs, params) == max(0, *scenario_losses(legs, params))
