@@ -54,6 +54,7 @@ EVENT_TYPES: dict[type, str] = {
     clearing.LiquidationCompleted: "liquidation_completed",
     clearing.DefaultDeclared: "default_declared",
     clearing.PositionTransferred: "position_transferred",
+    clearing.DefaultMarginTransferred: "default_margin_transferred",
     clearing.DefaultLossAllocated: "default_loss_allocated",
     clearing.DefaultLossUnallocated: "default_loss_unallocated",
     clearing.FinalSettlementPaid: "final_settlement_paid",

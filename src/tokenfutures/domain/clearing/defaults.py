@@ -27,6 +27,7 @@ from tokenfutures.domain.clearing.events import (
     DefaultDeclared,
     DefaultLossAllocated,
     DefaultLossUnallocated,
+    DefaultMarginTransferred,
     LiquidationCompleted,
     LiquidationStarted,
     MarginCallMet,
@@ -41,6 +42,7 @@ from tokenfutures.domain.clearing.ledger import (
     cash_account,
     guaranty_fund_account,
 )
+from tokenfutures.domain.clearing.risk import positions_margin
 from tokenfutures.domain.clearing.waterfall import allocate
 from tokenfutures.domain.commands import NewOrder
 from tokenfutures.domain.rejects import CancelReason
@@ -162,14 +164,27 @@ def _source_account(step: str, source: str) -> LedgerAccount:
 
 
 def _transfer_positions(house: ClearingHouse, account: str, ts: int, out: list[Any]) -> None:
-    """Move what could not be closed to the clearing house's own account, at the mark."""
+    """Move what could not be closed to the clearing house's own account, at the mark, with
+    the defaulter's cash up to the initial margin of what moved (margin follows positions)."""
     house_account = house.parameters.house_account
+    open_positions = house.positions.positions_of(account)
+    if not open_positions:
+        return
     if house_account not in house.accounts.accounts:
         house.accounts.open(Account(house_account, house_account, house_account, True))
-    for position in house.positions.positions_of(account):
+    moved: dict[str, int] = {}
+    for position in open_positions:
         symbol = position.symbol
         price = house.mark(symbol)
-        moved = house.positions.transfer(
+        moved[symbol] = house.positions.transfer(
             symbol, account, house_account, price, house.terms[symbol].tick_value
         )
-        out.append(PositionTransferred(ts, symbol, account, house_account, moved, price))
+        out.append(PositionTransferred(ts, symbol, account, house_account, moved[symbol], price))
+    margin = positions_margin(moved, house.margin_basis()).initial
+    amount = min(max(0, house.ledger.cash(account)), margin)
+    if amount:
+        house.ledger.transfer(
+            cash_account(account), cash_account(house_account), amount,
+            PostingReason.DEFAULT_TRANSFER, f"default {account}",
+        )  # fmt: skip
+        out.append(DefaultMarginTransferred(ts, account, house_account, amount))

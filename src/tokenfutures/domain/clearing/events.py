@@ -172,6 +172,17 @@ class PositionTransferred(ClearingEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class DefaultMarginTransferred(ClearingEvent):
+    """The defaulter's cash that follows the positions the clearing house took over, up to
+    their initial margin."""
+
+    ts: Micros
+    account: str
+    to_account: str
+    amount: MinorUnits
+
+
+@dataclass(frozen=True, slots=True)
 class DefaultLossAllocated(ClearingEvent):
     """One step of the waterfall: ``amount`` of the loss borne by ``source``."""
 

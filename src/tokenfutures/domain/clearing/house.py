@@ -424,11 +424,13 @@ class ClearingHouse:
         self.exchange.check_invariants()
         self.ledger.check()
         self.positions.check()
-        if self.pending_total() + self.ledger.balance(SETTLEMENT) != 0:
+        if self.pending_total() != self.ledger.balance(SETTLEMENT):
             raise InvariantViolation("unpaid variation margin and the settlement account differ")
 
     def pending_total(self) -> int:
-        """Unpaid variation margin over every position (zero-sum with the settlement account)."""
+        """Unpaid variation margin over every position. It equals the settlement account's
+        balance: zero after a full marking; after one account is settled early (a
+        liquidation), what the settlement account holds is what the others are still owed."""
         total = 0
         for symbol in self.positions.symbols():
             price, tick_value = self.mark(symbol), self.terms[symbol].tick_value

@@ -185,7 +185,11 @@ def limits_and_margin(
     with_order[symbol] = changed
     needed = worst_case_margin(with_order, basis).initial
     equity = house.risk_equity(account.account)
-    if equity >= needed or needed <= worst_case_margin(exposures, basis).initial:
+    if equity >= needed:
+        return None
+    # before: with the order as it is (an amend) or without it (a new order)
+    current = exposures if skip_order is None else house.exposures(account.account)
+    if needed <= worst_case_margin(current, basis).initial:
         return None
     return Problem(
         RejectReason.INSUFFICIENT_MARGIN,
