@@ -88,8 +88,9 @@ def amend_problem(house: ClearingHouse, cmd: AmendOrder) -> Problem | None:
         return account
     price = risk_price(house, cmd.symbol, order.is_buy, cmd.price or order.price)
     return limits_and_margin(
-        house, account, cmd.symbol, order.is_buy, leaves, price, order.order_id, reduce_only
-    )
+        house, account, cmd.symbol, order.is_buy, leaves, price, order.order_id, reduce_only,
+        check_limits=leaves > order.leaves,
+    )  # fmt: skip
 
 
 def _delisted(symbol: str) -> Problem:
@@ -135,11 +136,26 @@ def reduce_only_problem(
 
 def limits_and_margin(
     house: ClearingHouse, account: Account, symbol: str, is_buy: bool, quantity: int,
-    price: int, skip_order: int | None, reduce_only: bool,
+    price: int, skip_order: int | None, reduce_only: bool, check_limits: bool = True,
 ) -> Problem | None:  # fmt: skip
-    terms = house.terms[symbol]
+    """Position limits and the opening cap (unless ``check_limits`` is off: an amend that
+    does not add lots cannot make them worse), then margin."""
     exposures = house.exposures(account.account, skip_order)
     exposure = exposures.get(symbol) or Exposure()
+    if check_limits:
+        problem = _limits_problem(house, account, symbol, is_buy, quantity, exposure)
+        if problem is not None:
+            return problem
+    if reduce_only:
+        return None
+    return _margin_problem(house, account, symbol, is_buy, quantity, price, skip_order, exposures)
+
+
+def _limits_problem(
+    house: ClearingHouse, account: Account, symbol: str, is_buy: bool, quantity: int,
+    exposure: Exposure,
+) -> Problem | None:  # fmt: skip
+    terms = house.terms[symbol]
     potential = _potential(exposure, is_buy) + quantity
     limit = terms.position_limit
     if potential > limit:
@@ -175,8 +191,15 @@ def limits_and_margin(
                 f"{opened} lots opened today in {symbol} and {could_open} more could open; "
                 f"the daily opening cap is {cap}",
             )
-    if reduce_only:
-        return None
+    return None
+
+
+def _margin_problem(
+    house: ClearingHouse, account: Account, symbol: str, is_buy: bool, quantity: int,
+    price: int, skip_order: int | None, exposures: dict[str, Exposure],
+) -> Problem | None:  # fmt: skip
+    terms = house.terms[symbol]
+    exposure = exposures.get(symbol) or Exposure()
     basis = house.margin_basis()
     with_order = dict(exposures)
     changed = Exposure(exposure.net, exposure.buys, exposure.sells,
