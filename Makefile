@@ -51,6 +51,7 @@ lint: $(STAMP)
 bench: $(COMPILED)
 	$(BIN)/tokenfutures bench matching
 	$(BIN)/tokenfutures bench index
+	$(BIN)/tokenfutures bench clearing
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info

@@ -268,3 +268,63 @@ def test_index_bench_reports_both_timings_and_verifies_repetitions() -> None:
     assert timings.one_day_s > 0
     assert timings.history_s > 0
     assert len(timings.history_sha256) == 64
+
+
+# --- the clearing benchmark ----------------------------------------------------------------
+
+CLEARING_TINY = ["bench", "clearing", "--accounts", "200", "--repeat", "1", "--commands", "1000"]
+
+
+def test_clearing_bench_json_has_the_documented_fields() -> None:
+    result = CliRunner().invoke(app, [*CLEARING_TINY, "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert set(report) == {"end_of_day", "pipeline", "machine"}
+    eod = report["end_of_day"]
+    assert {
+        "setup",
+        "first_end_of_day",
+        "runs",
+        "median_s",
+        "min_s",
+        "max_s",
+        "accounts",
+        "positions",
+        "events",
+        "accounts_per_s",
+    } <= set(eod)
+    assert eod["client_accounts"] == 200
+    assert eod["contracts"] == 24
+    assert eod["repetitions"] == len(eod["runs"]) == 1
+    assert eod["accounts"] >= 200  # every client account holds a position, and the makers
+    assert eod["positions"] >= eod["accounts"]
+    assert eod["min_s"] <= eod["median_s"] <= eod["max_s"]
+    assert eod["setup"]["trades"] > 0
+    assert eod["verified"] is True
+    pipeline = report["pipeline"]
+    figures = {"cmds_per_s", "p50_us", "p99_us", "p999_us"}
+    for name in ("exchange", "house, risk off", "house, risk on"):
+        assert set(pipeline[name]) == figures
+    ratio = pipeline["house, risk on"]["cmds_per_s"] / pipeline["exchange"]["cmds_per_s"]
+    assert pipeline["ratio"] == pytest.approx(ratio, rel=1e-3)
+    assert pipeline["timed_commands"] == 1000
+    assert 0 < pipeline["checked_orders"] <= 1000
+    assert "risk_us_per_checked_order" in pipeline
+    assert len(pipeline["event_hash"]) == 64
+
+
+def test_clearing_bench_text_names_every_figure() -> None:
+    result = CliRunner().invoke(app, CLEARING_TINY)
+    assert result.exit_code == 0, result.output
+    for text in (
+        "END OF DAY",
+        "set-up",
+        "median",
+        "accounts/s",
+        "PIPELINE",
+        "house, risk on",
+        "ratio",
+        "µs per checked order",
+        "verified",
+    ):
+        assert text in result.stdout

@@ -8,8 +8,11 @@ from typing import Annotated
 
 import typer
 
+from tokenfutures.bench import clearing_report
+from tokenfutures.bench.eod_bench import EodSpec, SetupError, run_eod_benchmark
 from tokenfutures.bench.harness import EngineUnavailable, load_engine_factory, run_benchmark
 from tokenfutures.bench.index_bench import run_index_benchmark
+from tokenfutures.bench.pipeline_bench import pipeline_spec, run_pipeline_benchmark
 from tokenfutures.bench.report import as_json, as_text, machine_info
 from tokenfutures.bench.verify import VerificationError
 from tokenfutures.bench.workload import WorkloadSpec, build_workload
@@ -81,3 +84,34 @@ def index(
         f"history      {timings.history_days} days x {timings.indices} indices: "
         f"{timings.history_s:.2f} s (median of {repeat}; verified: every repetition identical)"
     )
+
+
+@bench_app.command("clearing")
+def clearing(
+    accounts: Annotated[
+        int, typer.Option("--accounts", min=1, help="Client accounts with positions.")
+    ] = 100_000,
+    repeat: Annotated[
+        int, typer.Option("--repeat", min=1, help="Timed end-of-day runs and pipeline runs.")
+    ] = 3,
+    commands: Annotated[
+        int, typer.Option("--commands", min=100, help="Timed commands of the pipeline runs.")
+    ] = 20_000,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """End of day over many accounts, and the clearing pipeline against the bare exchange."""
+    try:
+        eod = run_eod_benchmark(EodSpec(accounts=accounts, repetitions=repeat), _progress)
+        workload = build_workload(pipeline_spec(commands))
+        pipeline = run_pipeline_benchmark(workload, repeat, _progress)
+    except (SetupError, VerificationError) as error:
+        typer.echo(f"verification failed: {error}", err=True)
+        raise typer.Exit(code=1) from error
+    if json_output:
+        typer.echo(json.dumps(clearing_report.as_json(eod, pipeline, workload), indent=2))
+    else:
+        typer.echo(clearing_report.as_text(eod, pipeline, workload))
+
+
+def _progress(line: str) -> None:
+    typer.echo(line, err=True)
