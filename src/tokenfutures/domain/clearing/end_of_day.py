@@ -32,7 +32,7 @@ from tokenfutures.domain.clearing.events import (
 )
 from tokenfutures.domain.clearing.ledger import SETTLEMENT, AccountKind, PostingReason
 from tokenfutures.domain.clearing.positions import Position
-from tokenfutures.domain.clearing.risk import positions_margin
+from tokenfutures.domain.clearing.risk import Requirement, positions_margin
 from tokenfutures.domain.clearing.settlement_price import (
     SettlementInputs,
     locked_direction,
@@ -81,13 +81,15 @@ def run(house: ClearingHouse, cmd: EndOfDay, out: list[Any]) -> None:
         raise InvariantViolation("the settlement account is not flat after marking every position")
     house.index_values.update(index)
     by_account = _positions_by_account(house)
-    calls = _margin_calls(house, cmd, by_account, out)
-    _statements(house, cmd, by_account)
+    required = _margin_calls(house, cmd, by_account, out)
+    _statements(house, cmd, by_account, required)
     live = {o.order_id for i in house.exchange.instruments.values() for o in i.live_orders()}
     house.reduce_only = {k: v for k, v in house.reduce_only.items() if k in live}
     house.day = type(house.day)()
     house.last_end_of_day = cmd.date
-    out.append(EndOfDayCompleted(cmd.ts, cmd.date, settled, len(variation), calls))
+    out.append(
+        EndOfDayCompleted(cmd.ts, cmd.date, settled, len(variation), len(house.margin_calls))
+    )
 
 
 def _settle_contract(
@@ -171,9 +173,10 @@ def _positions_by_account(house: ClearingHouse) -> dict[str, list[Position]]:
 
 def _margin_calls(
     house: ClearingHouse, cmd: EndOfDay, by_account: dict[str, list[Position]], out: list[Any]
-) -> int:
+) -> dict[str, Requirement]:
     """Call every account whose cash is below the maintenance margin of its positions (a
-    flat account with negative cash too), back up to the initial margin."""
+    flat account with negative cash too), back up to the initial margin; the margin of
+    every account with positions, for the statements."""
     house.margin_calls = {}
     basis = house.margin_basis()
     negative = {
@@ -181,11 +184,12 @@ def _margin_calls(
         for entry, balance in house.ledger.balances().items()
         if entry.kind is AccountKind.CASH and balance < 0
     }
+    required: dict[str, Requirement] = {}
     for account in sorted(set(by_account) | negative):
+        held = by_account.get(account, [])
+        needed = required[account] = positions_margin({p.symbol: p.quantity for p in held}, basis)
         if account == house.parameters.house_account:
             continue
-        held = by_account.get(account, [])
-        needed = positions_margin({p.symbol: p.quantity for p in held}, basis)
         cash = house.ledger.cash(account)
         if cash < needed.maintenance or cash < 0:
             call = MarginCallIssued(
@@ -193,14 +197,19 @@ def _margin_calls(
             )
             house.margin_calls[account] = call
             out.append(call)
-    return len(house.margin_calls)
+    return required
 
 
-def _statements(house: ClearingHouse, cmd: EndOfDay, by_account: dict[str, list[Position]]) -> None:
+def _statements(
+    house: ClearingHouse,
+    cmd: EndOfDay,
+    by_account: dict[str, list[Position]],
+    required: dict[str, Requirement],
+) -> None:
     journal = house.ledger.journal
     movements = cash_movements(journal[house.statement_mark :])
     house.statement_mark = len(journal)
-    basis = house.margin_basis()
+    nothing = Requirement(0, 0)
     owners = set(house.accounts.accounts) | set(house.closing_balances) | set(movements)
     owners.update(by_account)
     for account in sorted(owners):
@@ -222,7 +231,7 @@ def _statements(house: ClearingHouse, cmd: EndOfDay, by_account: dict[str, list[
             )
             for p in held
         )
-        needed = positions_margin({p.symbol: p.quantity for p in held}, basis)
+        needed = required.get(account, nothing)
         call = house.margin_calls.get(account)
         house.statements[(account, cmd.date)] = Statement(
             account=account,

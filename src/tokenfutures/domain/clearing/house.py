@@ -383,10 +383,15 @@ class ClearingHouse:
         return self.ledger.cash(account) + min(0, self.pending(account))
 
     def exposures(self, account: str, skip_order: int | None = None) -> dict[str, Exposure]:
-        """Net positions and working orders (all but ``skip_order``) by symbol."""
+        """Net positions and working orders (all but ``skip_order``) by symbol.
+
+        A working order is valued at its limit price, or at the day's limit on its side
+        (market and stop orders); it loses at once what that price is worse than the mark.
+        """
         found: dict[str, Exposure] = {}
         for position in self.positions.positions_of(account):
             found[position.symbol] = Exposure(net=position.quantity)
+        context: dict[str, tuple[int, int, int, int]] = {}  # mark, tick value, limits
         for order in self.exchange.registry.orders_of(account):
             if order.order_id == skip_order:
                 continue
@@ -394,10 +399,25 @@ class ClearingHouse:
             exposure = found.get(symbol)
             if exposure is None:
                 exposure = found[symbol] = Exposure()
-            price = pretrade.risk_price(self, symbol, order.is_buy, order.price)
-            exposure.add_order(
-                order.is_buy, order.leaves, price, self.mark(symbol), self.terms[symbol].tick_value
-            )
+            known = context.get(symbol)
+            if known is None:
+                inst = self.exchange.instruments[symbol]
+                known = context[symbol] = (
+                    self.mark(symbol), self.terms[symbol].tick_value,
+                    inst.lower_limit, inst.upper_limit,
+                )  # fmt: skip
+            mark, tick_value, lower, upper = known
+            leaves = order.leaves
+            if order.is_buy:
+                price = order.price or upper
+                exposure.buys += leaves
+                if price > mark:
+                    exposure.buy_fill_loss += (price - mark) * leaves * tick_value
+            else:
+                price = order.price or lower
+                exposure.sells += leaves
+                if price < mark:
+                    exposure.sell_fill_loss += (mark - price) * leaves * tick_value
         return found
 
     def requirement(self, account: str) -> Requirement:

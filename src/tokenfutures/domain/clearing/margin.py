@@ -202,7 +202,7 @@ def product_margin(
     legs = list(months.values())
     scan = scan_risk(legs, parameters)
     pairs = spread_pairs(legs)
-    outright = sum(scan_risk([leg], parameters) for leg in legs)
+    outright = scan if len(legs) == 1 else sum(scan_risk([leg], parameters) for leg in legs)
     total = min(scan + parameters.spread_charge * pairs, outright)
     return ProductMargin(
         product=parameters.product,

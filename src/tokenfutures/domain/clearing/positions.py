@@ -23,7 +23,7 @@ over all accounts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from tokenfutures.domain.invariants import InvariantViolation
 from tokenfutures.domain.values import Lots, MinorUnits, Side, Ticks
@@ -47,10 +47,10 @@ class Position:
     trade_realised_pnl: MinorUnits = 0
     realised_unsettled: MinorUnits = 0
     variation_margin: MinorUnits = 0
+    quantity: Lots = field(init=False, compare=False)  # the net: the sum of the lots
 
-    @property
-    def quantity(self) -> Lots:
-        return sum(lot.quantity for lot in self.lots)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "quantity", sum(lot.quantity for lot in self.lots))
 
     @property
     def cost(self) -> int:
@@ -121,6 +121,11 @@ class Positions:
 
     def __init__(self) -> None:
         self._by_symbol: dict[str, dict[str, Position]] = {}
+        self._by_account: dict[str, dict[str, Position]] = {}  # the same records, by account
+
+    def _store(self, position: Position) -> None:
+        self._by_symbol.setdefault(position.symbol, {})[position.account] = position
+        self._by_account.setdefault(position.account, {})[position.symbol] = position
 
     def position(self, account: str, symbol: str) -> Position:
         found = self._by_symbol.get(symbol, {}).get(account)
@@ -133,13 +138,13 @@ class Positions:
 
     def positions_of(self, account: str) -> list[Position]:
         """Every open position of ``account``, sorted by symbol."""
-        found = (self.position(account, symbol) for symbol in sorted(self._by_symbol))
-        return [position for position in found if position.quantity != 0]
+        held = self._by_account.get(account, {})
+        return [held[symbol] for symbol in sorted(held) if held[symbol].quantity != 0]
 
     def held_by(self, account: str) -> list[Position]:
         """Every position of ``account``, flat ones with unpaid realised P&L included."""
-        found = (self._by_symbol[symbol].get(account) for symbol in sorted(self._by_symbol))
-        return [position for position in found if position is not None]
+        held = self._by_account.get(account, {})
+        return [held[symbol] for symbol in sorted(held)]
 
     def accounts_in(self, symbol: str) -> list[str]:
         """Every account with a position record in ``symbol`` (flat ones too), sorted."""
@@ -168,12 +173,16 @@ class Positions:
         current = self.position(account, symbol)
         lots, cash_ticks, trade_ticks = _fill_lots(current.lots, signed, price)
         realised = cash_ticks * tick_value
-        self._by_symbol.setdefault(symbol, {})[account] = replace(
-            current,
-            lots=lots,
-            realised_pnl=current.realised_pnl + realised,
-            realised_unsettled=current.realised_unsettled + realised,
-            trade_realised_pnl=current.trade_realised_pnl + trade_ticks * tick_value,
+        self._store(
+            Position(
+                account,
+                symbol,
+                lots,
+                current.realised_pnl + realised,
+                current.trade_realised_pnl + trade_ticks * tick_value,
+                current.realised_unsettled + realised,
+                current.variation_margin,
+            )
         )
         return realised
 
@@ -219,16 +228,25 @@ class Positions:
             position = held[account]
             if position.quantity == 0 and position.realised_unsettled == 0:
                 continue
-            amount = position.pending_variation_margin(settlement_price, tick_value)
-            lots = tuple(replace(lot, reference_price=settlement_price) for lot in position.lots)
-            held[account] = replace(
-                position,
-                lots=lots,
-                realised_unsettled=0,
-                variation_margin=position.variation_margin + amount,
-            )
-            amounts[account] = amount
+            amounts[account] = self._settle(position, settlement_price, tick_value)
         return amounts
+
+    def _settle(self, position: Position, price: Ticks, tick_value: MinorUnits) -> MinorUnits:
+        """Mark ``position`` at ``price``: its lots reference ``price``; the amount it is paid."""
+        amount = position.pending_variation_margin(price, tick_value)
+        lots = tuple(Lot(lot.quantity, lot.entry_price, price) for lot in position.lots)
+        self._store(
+            Position(
+                position.account,
+                position.symbol,
+                lots,
+                position.realised_pnl,
+                position.trade_realised_pnl,
+                0,
+                position.variation_margin + amount,
+            )
+        )
+        return amount
 
     def settle_account(
         self, account: str, symbol: str, price: Ticks, tick_value: MinorUnits
@@ -239,18 +257,10 @@ class Positions:
         next full marking, so the settlement account carries the difference until then.
         """
         _require_positive("price", price)
-        held = self._by_symbol.get(symbol, {})
-        position = held.get(account)
+        position = self._by_symbol.get(symbol, {}).get(account)
         if position is None:
             return 0
-        amount = position.pending_variation_margin(price, tick_value)
-        held[account] = replace(
-            position,
-            lots=tuple(replace(lot, reference_price=price) for lot in position.lots),
-            realised_unsettled=0,
-            variation_margin=position.variation_margin + amount,
-        )
-        return amount
+        return self._settle(position, price, tick_value)
 
     def transfer(
         self, symbol: str, from_account: str, to_account: str, price: Ticks, tick_value: MinorUnits
@@ -269,7 +279,8 @@ class Positions:
         for position in self._by_symbol.get(symbol, {}).values():
             if position.realised_unsettled != 0:
                 raise InvariantViolation(f"{symbol} {position.account}: unsettled P&L at delisting")
-        self._by_symbol.pop(symbol, None)
+        for account in self._by_symbol.pop(symbol, {}):
+            del self._by_account[account][symbol]
 
     def check(self) -> None:
         """Raise ``InvariantViolation`` if a symbol's positions are inconsistent."""
@@ -277,6 +288,8 @@ class Positions:
             if self.open_interest(symbol) != self.short_interest(symbol):
                 raise InvariantViolation(f"{symbol}: total long differs from total short")
             for position in self._by_symbol[symbol].values():
+                if self._by_account[position.account][symbol] is not position:
+                    raise InvariantViolation(f"{symbol} {position.account}: the indexes differ")
                 quantities = [lot.quantity for lot in position.lots]
                 if any(q == 0 for q in quantities) or len({_sign(q) for q in quantities}) > 1:
                     raise InvariantViolation(f"{symbol} {position.account}: lots mix sides")

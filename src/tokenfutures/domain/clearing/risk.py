@@ -5,7 +5,10 @@ out — the positions as they are, with every working buy filled, with every wor
 filled — and the largest counts. In any one SPAN scenario all months move the same way, so
 the portfolio losing most in it is exactly "all buys filled" (down moves) or "all sells
 filled" (up moves): no mix of partial fills has a larger scan risk. A fill also costs at once
-what its price is worse than the mark (``fill_loss``); that is added to its side.
+what its price is worse than the mark (``fill_loss``). Which orders fill is not known, so the
+fill losses of every working order of the product are added to each of the three: a bound
+that never understates (a property test fills every subset of the orders against it), at the
+price of over-charging an account whose buys and sells are both priced through the mark.
 """
 
 from __future__ import annotations
@@ -104,13 +107,12 @@ def _candidate(
     fill_loss = 0
     for symbol in symbols:
         exposure = exposures[symbol]
+        fill_loss += exposure.buy_fill_loss + exposure.sell_fill_loss
         quantity = exposure.net
         if fill > 0:
             quantity += exposure.buys
-            fill_loss += exposure.buy_fill_loss
         elif fill < 0:
             quantity -= exposure.sells
-            fill_loss += exposure.sell_fill_loss
         if quantity:
             legs.append(basis.position(symbol, quantity))
     if not legs:
