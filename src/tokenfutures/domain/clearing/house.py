@@ -143,9 +143,9 @@ class ClearingHouse:
             OpenAccount: self._open_account,
             SetAccountStatus: self._set_account_status,
             FundHouseCapital: self._fund_house_capital,
-            EndOfDay: lambda cmd, out: end_of_day.run(self, cmd, out),
-            MarginCallDeadline: lambda cmd, out: defaults.margin_call_deadline(self, cmd, out),
-            FinalSettlement: lambda cmd, out: end_of_day.final_settlement(self, cmd, out),
+            EndOfDay: self._end_of_day,
+            MarginCallDeadline: self._margin_call_deadline,
+            FinalSettlement: self._final_settlement,
         }
 
     # --- the pipeline ----------------------------------------------------------------------
@@ -244,6 +244,15 @@ class ClearingHouse:
                 trade.ts, trade.trade_id, symbol, trade.buy_account, fee, trade.sell_account, fee
             )
         )
+
+    def _end_of_day(self, cmd: EndOfDay, out: list[Any]) -> None:
+        end_of_day.run(self, cmd, out)
+
+    def _margin_call_deadline(self, cmd: MarginCallDeadline, out: list[Any]) -> None:
+        defaults.margin_call_deadline(self, cmd, out)
+
+    def _final_settlement(self, cmd: FinalSettlement, out: list[Any]) -> None:
+        end_of_day.final_settlement(self, cmd, out)
 
     # --- money, members and accounts -------------------------------------------------------
 
