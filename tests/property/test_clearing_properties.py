@@ -285,7 +285,10 @@ class Market:
         if way == 0:
             self.c.send(FinalSettlement(ts(), symbol, settle))
         elif way == 1:
-            fixings = tuple(self.fair[symbol] * 1000 + self.randint(-900, 900) for _ in range(4))
+            window = TERMS_BY_SYMBOL[symbol].final_settlement_days  # the window's fixings
+            fixings = tuple(
+                self.fair[symbol] * 1000 + self.randint(-900, 900) for _ in range(window)
+            )
             self.c.send(FinalSettlement(ts(), symbol, None, fixings))
         else:
             shocked = max(1, settle * (100 + self.pick(SHOCKS_PCT)) // 100)

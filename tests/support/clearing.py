@@ -64,6 +64,7 @@ def _terms(symbol: str, product: str, month: int, last_day: date, **changes: Any
         "underlying": product,
         "month_index": month,
         "last_trading_day": last_day,
+        "final_settlement_days": 5,
         "tick_value": 1000,  # USD 10 per tick per lot (0.001 x 10,000 units)
         "tick_micros": 1000,
         "fee_per_lot": 0,
@@ -95,10 +96,19 @@ MARGIN = {
 
 
 class Clearing:
-    def __init__(self, *, risk: bool = True, terms: Iterable[ContractTerms] = TERMS) -> None:
+    def __init__(
+        self, *, risk: bool = True, terms: Iterable[ContractTerms] = TERMS,
+        circuit_breaker_bp: int = 0,
+    ) -> None:  # fmt: skip
         terms = tuple(terms)
         rules = [
-            InstrumentRules(t.symbol, REFERENCE, t.price_limit_bp, max_order_quantity=1000)
+            InstrumentRules(
+                t.symbol,
+                REFERENCE,
+                t.price_limit_bp,
+                max_order_quantity=1000,
+                circuit_breaker_bp=circuit_breaker_bp,
+            )  # fmt: skip
             for t in terms
         ]
         self.exchange = Exchange(rules, phase=Phase.CONTINUOUS)

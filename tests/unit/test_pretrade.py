@@ -358,15 +358,21 @@ def test_the_group_shares_the_cap() -> None:
     assert _accepted(clearing.buy("G2", 2, "2.400"))
 
 
-def test_an_amend_that_adds_no_lots_is_not_refused_by_the_cap() -> None:
+def test_amends_are_held_to_the_group_cap_only_when_they_add_lots() -> None:
     clearing = _capped()
     clearing.buy("G1", 4, "2.400", coid="g")  # G1 could open 4
-    clearing.trade("G2", "B", 4, "2.500")  # G2 opens 4 (its own working orders: none)
-    # 4 opened + G1's working 3 = 7 > 6, yet the amend only takes lots away: accepted
+    clearing.trade("G2", "B", 2, "2.500")  # 2 opened + G1's 4 working = the cap of 6
     smaller = AmendOrder(clearing.now + 1, "G1", "g", TKN, px("2.390"), 3)
-    assert only(clearing.send(smaller), OrderAmended)
-    larger = AmendOrder(clearing.now + 1, "G1", "g", TKN, None, 4)
-    assert rejected(clearing.send(larger)).reason is R.INTRADAY_OPEN_CAP  # adds a lot
+    assert only(clearing.send(smaller), OrderAmended)  # fewer lots, another price: fine
+    larger = AmendOrder(clearing.now + 1, "G1", "g", TKN, None, 5)
+    assert rejected(clearing.send(larger)).reason is R.INTRADAY_OPEN_CAP  # 2 + 5 > 6
+
+
+def test_the_group_cap_counts_the_other_accounts_working_orders() -> None:
+    clearing = _capped()
+    clearing.buy("G1", 4, "2.400")
+    assert rejected(clearing.buy("G2", 3, "2.400")).reason is R.INTRADAY_OPEN_CAP  # 4 + 3 > 6
+    assert _accepted(clearing.buy("G2", 2, "2.400"))
 
 
 def test_exempt_accounts_skip_the_cap() -> None:

@@ -63,12 +63,20 @@ FUNDS = {"M1": 100, "M2": 200, "M3": 100}
 HOUSE = 50
 
 
+def caps(contributions: dict[str, int]) -> dict[str, int]:
+    """What each member may be assessed when nothing has been assessed yet: 275 %."""
+    return {name: amount * CAP_BP // 10_000 for name, amount in contributions.items()}
+
+
 def test_a_small_deficit_takes_only_the_defaulters_own_fund() -> None:
-    assert allocate(60, "M1", FUNDS, HOUSE, CAP_BP) == ([Allocation("guaranty_fund", "M1", 60)], 0)
+    assert allocate(60, "M1", FUNDS, HOUSE, caps(FUNDS)) == (
+        [Allocation("guaranty_fund", "M1", 60)],
+        0,
+    )
 
 
 def test_the_house_capital_comes_after_the_defaulters_fund() -> None:
-    assert allocate(130, "M1", FUNDS, HOUSE, CAP_BP) == (
+    assert allocate(130, "M1", FUNDS, HOUSE, caps(FUNDS)) == (
         [Allocation("guaranty_fund", "M1", 100), Allocation("house_capital", "house", 30)],
         0,
     )
@@ -76,7 +84,7 @@ def test_the_house_capital_comes_after_the_defaulters_fund() -> None:
 
 def test_other_funds_pro_rata_after_the_house_capital() -> None:
     # 150 goes to the first two steps; the 90 left is split 200 : 100 -> 60 and 30
-    assert allocate(240, "M1", FUNDS, HOUSE, CAP_BP) == (
+    assert allocate(240, "M1", FUNDS, HOUSE, caps(FUNDS)) == (
         [
             Allocation("guaranty_fund", "M1", 100),
             Allocation("house_capital", "house", 50),
@@ -90,7 +98,7 @@ def test_other_funds_pro_rata_after_the_house_capital() -> None:
 def test_every_step_in_order_with_the_assessments_last() -> None:
     # 1,000: own fund 100, house 50, the other funds in full 200 + 100, then 550 assessed
     # against caps 550 : 275: 366.67 and 183.33 -> floors 366 + 183, the cent to M2 (.67)
-    steps, unallocated = allocate(1_000, "M1", FUNDS, HOUSE, CAP_BP)
+    steps, unallocated = allocate(1_000, "M1", FUNDS, HOUSE, caps(FUNDS))
     assert steps == [
         Allocation("guaranty_fund", "M1", 100),
         Allocation("house_capital", "house", 50),
@@ -104,7 +112,7 @@ def test_every_step_in_order_with_the_assessments_last() -> None:
 
 def test_assessments_are_capped_and_the_rest_is_unallocated() -> None:
     # 2,000: 100 + 50 + 300 + caps 550 + 275 = 1,275 allocated, 725 left
-    steps, unallocated = allocate(2_000, "M1", FUNDS, HOUSE, CAP_BP)
+    steps, unallocated = allocate(2_000, "M1", FUNDS, HOUSE, caps(FUNDS))
     assessed = {s.source: s.amount for s in steps if s.step == "assessments"}
     assert assessed == {"M2": 550, "M3": 275}
     assert unallocated == 725
@@ -112,12 +120,12 @@ def test_assessments_are_capped_and_the_rest_is_unallocated() -> None:
 
 
 def test_the_defaulter_is_never_among_the_others() -> None:
-    steps, _ = allocate(5_000, "M1", FUNDS, HOUSE, CAP_BP)
+    steps, _ = allocate(5_000, "M1", FUNDS, HOUSE, caps(FUNDS))
     assert [(s.step, s.source) for s in steps if s.source == "M1"] == [("guaranty_fund", "M1")]
 
 
 def test_a_defaulter_without_a_fund_starts_at_the_house_capital() -> None:
-    steps, unallocated = allocate(80, "M9", FUNDS, HOUSE, CAP_BP)
+    steps, unallocated = allocate(80, "M9", FUNDS, HOUSE, caps(FUNDS))
     # 50 from the house, 30 split 200 : 100 : 100 among M1, M2, M3 -> 7.5, 15, 7.5:
     # floors 7 + 15 + 7 = 29, the cent to the tie M1 before M3
     assert steps == [
@@ -130,14 +138,16 @@ def test_a_defaulter_without_a_fund_starts_at_the_house_capital() -> None:
 
 
 def test_no_house_capital_skips_that_step() -> None:
-    steps, _ = allocate(130, "M1", FUNDS, 0, CAP_BP)
+    steps, _ = allocate(130, "M1", FUNDS, 0, caps(FUNDS))
     assert [s.step for s in steps] == ["guaranty_fund", "other_guaranty_funds",
                                        "other_guaranty_funds"]  # fmt: skip
     assert sum(s.amount for s in steps) == 130
 
 
 def test_members_with_empty_funds_bear_nothing() -> None:
-    steps, unallocated = allocate(500, "M1", {"M1": 0, "M2": 0, "M3": 100}, 0, CAP_BP)
+    steps, unallocated = allocate(
+        500, "M1", {"M1": 0, "M2": 0, "M3": 100}, 0, caps({"M1": 0, "M2": 0, "M3": 100})
+    )
     # M3 alone: its fund 100, then assessed up to 275; 125 left
     assert steps == [
         Allocation("other_guaranty_funds", "M3", 100),
@@ -147,8 +157,17 @@ def test_members_with_empty_funds_bear_nothing() -> None:
 
 
 def test_nothing_to_cover_allocates_nothing() -> None:
-    assert allocate(0, "M1", FUNDS, HOUSE, CAP_BP) == ([], 0)
+    assert allocate(0, "M1", FUNDS, HOUSE, caps(FUNDS)) == ([], 0)
 
 
 def test_nothing_to_draw_on_leaves_it_all_unallocated() -> None:
-    assert allocate(700, "M1", {}, 0, CAP_BP) == ([], 700)
+    assert allocate(700, "M1", {}, 0, caps({})) == ([], 700)
+
+
+def test_assessments_follow_what_is_left_of_each_cap_not_the_fund_balance() -> None:
+    # M2's fund was drained by an earlier default, yet it may still be assessed: 550 of its
+    # cap is left; M3 had 100 assessed already, so 175 of its 275 is left
+    steps, unallocated = allocate(1_000, "M1", {"M1": 0, "M2": 0, "M3": 0}, 0,
+                                  {"M2": 550, "M3": 175})  # fmt: skip
+    assert steps == [Allocation("assessments", "M2", 550), Allocation("assessments", "M3", 175)]
+    assert unallocated == 275

@@ -51,8 +51,8 @@ def first_command_date(lines: Sequence[str]) -> date | None:
         try:
             data = json.loads(line)
             return trading_date(parse_ts(data["ts"]))
-        except (ValueError, KeyError, TypeError):
-            continue
+        except (ValueError, KeyError, TypeError, RecursionError):
+            continue  # not JSON, absurdly nested, huge numbers, no readable ts
     return None
 
 
@@ -130,7 +130,7 @@ def _invalid_line(number: int, line: str, error: CommandError) -> dict[str, Any]
     """The ``rejected`` event of a line that never became a command."""
     try:
         data = json.loads(line)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON, absurd nesting, integers too long
         data = None
     if not isinstance(data, dict):
         data = {}

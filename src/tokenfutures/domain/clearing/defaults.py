@@ -2,14 +2,16 @@
 
 At the deadline each account called at the last end of day is looked at again: a call is met
 when the account's equity (losses counted at once, gains once paid) covers the initial
-margin of its positions and working orders. An unmet call is liquidated:
+margin of its positions — the same measure the call was made on, so paying the called amount
+meets it. An unmet call is liquidated:
 
 1. the account becomes ``liquidating`` (it may not trade) and its working orders are
    cancelled;
 2. each position is closed by IOC orders from the account itself, at the day's limit price on
    the closing side, sent through the same matching core as every other order;
 3. the account's P&L is settled in cash at once, at the marks;
-4. if nothing is left open and the cash is not negative, the account is active again;
+4. if nothing is left open and the cash is not negative, the account returns to the state it
+   had (active, or cancel-only if the exchange had halted it);
    otherwise it is in **default**: what could not be closed is transferred to the clearing
    house's own account at the mark, and the deficit (negative cash) is covered by the
    waterfall (``waterfall.py``), each step an event; an uncovered rest is reported.
@@ -46,7 +48,7 @@ from tokenfutures.domain.clearing.risk import positions_margin
 from tokenfutures.domain.clearing.waterfall import allocate
 from tokenfutures.domain.commands import NewOrder
 from tokenfutures.domain.rejects import CancelReason
-from tokenfutures.domain.values import OrderType, Phase, Side, TimeInForce
+from tokenfutures.domain.values import BASIS_POINTS, OrderType, Phase, Side, TimeInForce
 
 if TYPE_CHECKING:
     from tokenfutures.domain.clearing.house import ClearingHouse
@@ -56,9 +58,17 @@ MAX_LIQUIDATION_ROUNDS = 100  # IOC rounds per position; each round fills or sto
 
 def margin_call_deadline(house: ClearingHouse, cmd: MarginCallDeadline, out: list[Any]) -> None:
     calls, house.margin_calls = house.margin_calls, {}
+    basis = house.margin_basis()
     for account in sorted(calls):
+        known = house.accounts.get(account)
+        if known is not None and known.status not in (
+            AccountStatus.ACTIVE,
+            AccountStatus.CANCEL_ONLY,
+        ):
+            continue  # already being liquidated or in default
         equity = house.risk_equity(account)
-        needed = house.requirement(account).initial
+        held = {p.symbol: p.quantity for p in house.positions.positions_of(account)}
+        needed = positions_margin(held, basis).initial
         if equity >= needed:
             out.append(MarginCallMet(cmd.ts, account, equity, needed))
         else:
@@ -69,7 +79,9 @@ def liquidate(house: ClearingHouse, account: str, ts: int, reason: str, out: lis
     from tokenfutures.domain.clearing.house import cancel_orders
 
     collateral = house.ledger.cash(account)
-    if account in house.accounts.accounts:
+    known = house.accounts.get(account)
+    status_before = AccountStatus.ACTIVE if known is None else known.status
+    if known is not None:
         house.set_status(account, AccountStatus.LIQUIDATING, reason, ts, out)
     out.append(LiquidationStarted(ts, account, reason))
     cancel_orders(house, house.exchange.registry.orders_of(account), ts, CancelReason.LIQUIDATION,
@@ -86,8 +98,8 @@ def liquidate(house: ClearingHouse, account: str, ts: int, reason: str, out: lis
     cash = house.ledger.cash(account)
     out.append(LiquidationCompleted(ts, account, len(still_open), cash))
     if not still_open and cash >= 0:
-        if account in house.accounts.accounts:
-            house.set_status(account, AccountStatus.ACTIVE, "liquidated", ts, out)
+        if known is not None:
+            house.set_status(account, status_before, "liquidated", ts, out)
         return
     _default(house, account, collateral, ts, out)
 
@@ -96,6 +108,7 @@ def _close_position(
     house: ClearingHouse, account: str, symbol: str, ts: int, out: list[Any]
 ) -> None:
     inst = house.exchange.instruments[symbol]
+    house.advance(symbol, ts, out)  # a circuit-breaker pause that has run out reopens first
     for _ in range(MAX_LIQUIDATION_ROUNDS):
         quantity = house.positions.position(account, symbol).quantity
         if quantity == 0 or inst.phase is not Phase.CONTINUOUS:
@@ -139,10 +152,12 @@ def _default(house: ClearingHouse, account: str, collateral: int, ts: int, out: 
         for entry, balance in ledger.balances().items()
         if entry.kind is AccountKind.GUARANTY_FUND
     }
-    steps, unallocated = allocate(
-        deficit, member, funds, ledger.balance(HOUSE_CAPITAL),
-        house.parameters.assessment_cap_bp,
-    )  # fmt: skip
+    cap_bp = house.parameters.assessment_cap_bp
+    assessable = {
+        name: contribution * cap_bp // BASIS_POINTS + ledger.balance(assessment_account(name))
+        for name, contribution in house.contributions.items()
+    }  # the cap less what earlier defaults assessed (an assessment account is negative)
+    steps, unallocated = allocate(deficit, member, funds, ledger.balance(HOUSE_CAPITAL), assessable)
     remaining = deficit
     for step in steps:
         source = _source_account(step.step, step.source)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tokenfutures.domain.clearing.accounts import AccountStatus
 from tokenfutures.domain.clearing.commands import EndOfDay, FinalSettlement
 from tokenfutures.domain.clearing.events import (
     ContractSettled,
@@ -79,7 +80,7 @@ def run(house: ClearingHouse, cmd: EndOfDay, out: list[Any]) -> None:
         out.append(VariationMarginPosted(cmd.ts, account, amount, ledger.cash(account)))
     if ledger.balance(SETTLEMENT) != 0:
         raise InvariantViolation("the settlement account is not flat after marking every position")
-    house.index_values.update(index)
+    house.index_values = index  # the fallback compares with the last end of day only
     by_account = _positions_by_account(house)
     required = _margin_calls(house, cmd, by_account, out)
     _statements(house, cmd, by_account, required)
@@ -99,6 +100,7 @@ def _settle_contract(
     inst = house.exchange.instruments[symbol]
     terms = house.terms[symbol]
     ts = cmd.ts
+    house.advance(symbol, ts, out)  # a circuit-breaker pause that has run out reopens first
     bid, ask = inst.bids.best_price(), inst.asks.best_price()
     lock = locked_direction(bid, ask, inst.lower_limit, inst.upper_limit)
     if inst.phase is not Phase.CLOSED:
@@ -188,8 +190,12 @@ def _margin_calls(
     for account in sorted(set(by_account) | negative):
         held = by_account.get(account, [])
         needed = required[account] = positions_margin({p.symbol: p.quantity for p in held}, basis)
-        if account == house.parameters.house_account:
-            continue
+        known = house.accounts.get(account)
+        if account == house.parameters.house_account or (
+            known is not None
+            and known.status in (AccountStatus.LIQUIDATING, AccountStatus.DEFAULTED)
+        ):
+            continue  # the house's own book, and accounts the default procedure has taken
         cash = house.ledger.cash(account)
         if cash < needed.maintenance or cash < 0:
             call = MarginCallIssued(
@@ -248,32 +254,45 @@ def _statements(
         house.closing_balances[account] = closing
 
 
-def final_settlement(house: ClearingHouse, cmd: FinalSettlement, out: list[Any]) -> None:
+def _final_settlement_problem(house: ClearingHouse, cmd: FinalSettlement) -> Problem | None:
     terms = house.terms.get(cmd.symbol)
-    problem: Problem | None = None
     if terms is None:
-        problem = Problem(RejectReason.UNKNOWN_SYMBOL, "symbol", f"{cmd.symbol!r} is not listed")
-    elif cmd.symbol in house.delisted:
-        problem = Problem(RejectReason.CONTRACT_DELISTED, "symbol", f"{cmd.symbol} is settled")
-    elif house.last_end_of_day is None or house.last_end_of_day < terms.last_trading_day:
-        problem = Problem(
+        return Problem(RejectReason.UNKNOWN_SYMBOL, "symbol", f"{cmd.symbol!r} is not listed")
+    if cmd.symbol in house.delisted:
+        return Problem(RejectReason.CONTRACT_DELISTED, "symbol", f"{cmd.symbol} is settled")
+    if house.last_end_of_day is None or house.last_end_of_day < terms.last_trading_day:
+        return Problem(
             RejectReason.FINAL_SETTLEMENT_NOT_DUE,
             "symbol",
             f"{cmd.symbol} settles after the end of day of its last trading day "
             f"{terms.last_trading_day.isoformat()}",
         )
-    elif (cmd.price is None) == (not cmd.fixings):
-        problem = Problem(
+    if (cmd.price is None) == (not cmd.fixings):
+        return Problem(
             RejectReason.INVALID_FIELD, "price", "give either a price or the window's fixings"
         )
-    if problem is not None or terms is None:
-        house.reject(cmd, problem or Problem(RejectReason.UNKNOWN_SYMBOL, "symbol", ""), out)
+    if cmd.fixings and len(cmd.fixings) != terms.final_settlement_days:
+        return Problem(
+            RejectReason.INVALID_FIELD,
+            "fixings",
+            f"must be the {terms.final_settlement_days} daily fixings of the settlement "
+            f"window, got {len(cmd.fixings)}",
+        )
+    return None
+
+
+def final_settlement(house: ClearingHouse, cmd: FinalSettlement, out: list[Any]) -> None:
+    problem = _final_settlement_problem(house, cmd)
+    if problem is not None:
+        house.reject(cmd, problem, out)
         return
+    terms = house.terms[cmd.symbol]
     price = cmd.price
     if price is None:
         price = round_half_even(sum(cmd.fixings), len(cmd.fixings) * terms.tick_micros)
     if price < 1:
-        house.reject(cmd, Problem(RejectReason.INVALID_PRICE, "price", "must be positive"), out)
+        field = "price" if cmd.price is not None else "fixings"
+        house.reject(cmd, Problem(RejectReason.INVALID_PRICE, field, "must be positive"), out)
         return
     ts = cmd.ts
     inst = house.exchange.instruments[cmd.symbol]

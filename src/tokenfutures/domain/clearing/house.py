@@ -56,7 +56,13 @@ from tokenfutures.domain.clearing.risk import Exposure, MarginBasis, Requirement
 from tokenfutures.domain.clearing.settlement_price import Print
 from tokenfutures.domain.clearing.statements import Statement, StatementTrade
 from tokenfutures.domain.clearing.terms import ClearingParameters, ContractTerms
-from tokenfutures.domain.commands import AmendOrder, Command, Deposit, NewOrder
+from tokenfutures.domain.commands import (
+    AmendOrder,
+    Command,
+    Deposit,
+    NewOrder,
+    SetReferencePrice,
+)
 from tokenfutures.domain.events import (
     CommandRejected,
     FundsDeposited,
@@ -100,6 +106,16 @@ class TradingDay:
         self.opened: dict[tuple[str, str], int] = {}  # (group, symbol) -> lots opened today
         self.trades: dict[str, list[StatementTrade]] = {}
 
+    def state(self) -> tuple[object, ...]:
+        """Everything of the day that changes later results (settlement, marks, caps)."""
+        return (
+            tuple(sorted((s, tuple(p)) for s, p in self.prints.items())),
+            tuple(sorted(self.last_price.items())),
+            tuple(sorted(self.closed_at.items())),
+            tuple(sorted(self.opened.items())),
+            tuple(sorted((a, tuple(t)) for a, t in self.trades.items())),
+        )
+
 
 class ClearingHouse:
     def __init__(
@@ -127,6 +143,7 @@ class ClearingHouse:
         self.limit_locks: dict[str, tuple[int, int]] = {}  # symbol -> (direction, step)
         self.index_values: dict[str, int] = {}  # underlying -> fixing at the last end of day
         self.margin_calls: dict[str, MarginCallIssued] = {}
+        self.contributions: dict[str, int] = {}  # guaranty-fund contribution of each member
         self.delisted: set[str] = set()
         self.reduce_only: dict[int, str] = {}  # order id -> account
         self.last_end_of_day: date | None = None
@@ -136,6 +153,7 @@ class ClearingHouse:
         self.day = TradingDay()
         self._handlers: dict[type, Any] = {
             NewOrder: self._new_order,
+            SetReferencePrice: self._set_reference_price,
             AmendOrder: self._amend_order,
             Deposit: self._deposit,
             Withdraw: self._withdraw,
@@ -198,7 +216,17 @@ class ClearingHouse:
 
     # --- orders ----------------------------------------------------------------------------
 
+    def advance(self, symbol: str, ts: int, out: list[Any]) -> None:
+        """Let a time-driven change due by ``ts`` happen first (a circuit-breaker pause that
+        has run out reopens the book), as the core does before any command of the symbol."""
+        inst = self.exchange.instruments.get(symbol)
+        if inst is not None and inst.reopen_at is not None and ts >= inst.reopen_at:
+            events: list[Any] = []
+            inst.advance(ts, events)
+            self.absorb(events, out, ts)
+
     def _new_order(self, cmd: NewOrder, out: list[Any]) -> None:
+        self.advance(cmd.symbol, cmd.ts, out)
         problem = pretrade.new_order_problem(self, cmd)
         if problem is not None:
             self.reject(cmd, problem, out)
@@ -210,11 +238,42 @@ class ClearingHouse:
         self.absorb(events, out, cmd.ts)
 
     def _amend_order(self, cmd: AmendOrder, out: list[Any]) -> None:
+        self.advance(cmd.symbol, cmd.ts, out)
         problem = pretrade.amend_problem(self, cmd)
         if problem is not None:
             self.reject(cmd, problem, out)
             return
         self.absorb(self.exchange.handle(cmd), out, cmd.ts)
+
+    def _set_reference_price(self, cmd: SetReferencePrice, out: list[Any]) -> None:
+        """An operator's new prior settlement: limits, bands, and the price margin and the
+        settlement fallbacks start from; a widened limit after a locked close stays."""
+        inst = self.exchange.instruments.get(cmd.symbol)
+        problem: Problem | None = None
+        if inst is None:
+            problem = Problem(
+                RejectReason.UNKNOWN_SYMBOL, "symbol", f"{cmd.symbol!r} is not listed"
+            )
+        elif cmd.symbol in self.delisted:
+            problem = Problem(
+                RejectReason.CONTRACT_DELISTED, "symbol", f"{cmd.symbol} has been finally settled"
+            )
+        elif cmd.price < 1:
+            problem = Problem(RejectReason.INVALID_PRICE, "price", "must be positive")
+        if problem is not None or inst is None:
+            self.reject(cmd, problem or Problem(RejectReason.UNKNOWN_SYMBOL, "symbol", ""), out)
+            return
+        self.advance(cmd.symbol, cmd.ts, out)
+        self.settlement_prices[cmd.symbol] = cmd.price
+        events: list[Any] = []
+        inst.set_reference(cmd.price, cmd.ts, events, self.price_limit_bp(cmd.symbol))
+        self.absorb(events, out, cmd.ts)
+
+    def price_limit_bp(self, symbol: str) -> int:
+        """The contract's daily limit now: widened while closes stay limit-locked."""
+        terms = self.terms[symbol]
+        _, step = self.limit_locks.get(symbol, (0, 0))
+        return terms.price_limit_bp + min(step, 2) * terms.limit_lock_step_bp
 
     def _clear_trade(self, trade: TradeExecuted, out: list[Any]) -> None:
         symbol, price, quantity = trade.symbol, trade.price, trade.quantity
@@ -232,17 +291,27 @@ class ClearingHouse:
         fee = terms.fee(price, quantity)
         reference = f"trade {trade.trade_id}"
         day = self.day
+        house_account = self.parameters.house_account
+        fees = []
         for account, side in ((trade.buy_account, Side.BUY), (trade.sell_account, Side.SELL)):
-            if fee:
-                self.ledger.charge_fee(account, fee, reference)
-            line = StatementTrade(trade.ts, trade.trade_id, symbol, side, quantity, price, fee)
+            charged = 0 if account == house_account else fee  # the house does not pay itself
+            fees.append(charged)
+            if charged:
+                self.ledger.charge_fee(account, charged, reference)
+            line = StatementTrade(trade.ts, trade.trade_id, symbol, side, quantity, price, charged)
             day.trades.setdefault(account, []).append(line)
         day.prints.setdefault(symbol, []).append(Print(trade.ts, price, quantity))
         day.last_price[symbol] = price
         out.append(
             TradeCleared(
-                trade.ts, trade.trade_id, symbol, trade.buy_account, fee, trade.sell_account, fee
-            )
+                trade.ts,
+                trade.trade_id,
+                symbol,
+                trade.buy_account,
+                fees[0],
+                trade.sell_account,
+                fees[1],
+            )  # fmt: skip
         )
 
     def _end_of_day(self, cmd: EndOfDay, out: list[Any]) -> None:
@@ -281,6 +350,18 @@ class ClearingHouse:
     def _withdraw(self, cmd: Withdraw, out: list[Any]) -> None:
         if not (self._known_account(cmd, out) and self._positive_amount(cmd, out)):
             return
+        known = self.accounts.get(cmd.account)
+        if known is not None and known.status in (
+            AccountStatus.LIQUIDATING,
+            AccountStatus.DEFAULTED,
+        ):
+            problem = Problem(
+                RejectReason.ACCOUNT_CANCEL_ONLY,
+                "account",
+                f"{cmd.account!r} is {known.status}: its cash stays with the clearing house",
+            )
+            self.reject(cmd, problem, out)
+            return
         free = self.free_collateral(cmd.account)
         if cmd.amount > free:
             problem = Problem(
@@ -307,6 +388,7 @@ class ClearingHouse:
             self.reject(cmd, problem, out)
             return
         self.accounts.add_member(cmd.member)
+        self.contributions[cmd.member] = cmd.guaranty_fund
         if cmd.guaranty_fund:
             self.ledger.transfer(
                 EXTERNAL, guaranty_fund_account(cmd.member), cmd.guaranty_fund,
@@ -487,6 +569,10 @@ class ClearingHouse:
             tuple(sorted(self.delisted)),
             tuple(sorted(self.reduce_only.items())),
             self.last_end_of_day,
+            tuple(sorted(self.contributions.items())),
+            self.day.state(),
+            tuple(sorted(self.closing_balances.items())),
+            self.statement_mark,
         )
         return hashlib.sha256(repr(state).encode()).hexdigest()
 

@@ -26,6 +26,7 @@ from tokenfutures.domain.clearing.risk import Exposure, worst_case_margin
 from tokenfutures.domain.commands import AmendOrder, NewOrder
 from tokenfutures.domain.rejects import CancelReason, RejectReason
 from tokenfutures.domain.validation import Problem, check_new_order
+from tokenfutures.domain.validation import amend_problem as core_amend_problem
 
 if TYPE_CHECKING:
     from tokenfutures.domain.clearing.house import ClearingHouse
@@ -48,6 +49,8 @@ def new_order_problem(house: ClearingHouse, cmd: NewOrder) -> Problem | None:
     problem = check_new_order(inst, cmd)
     if problem is not None:
         return problem
+    if house.exchange.registry.find(cmd.account, cmd.client_order_id) is not None:
+        return None  # the core refuses the duplicate client order id itself
     is_buy = cmd.side.value == "buy"
     if cmd.reduce_only:
         problem = reduce_only_problem(house, cmd.account, cmd.symbol, is_buy, cmd.quantity, None)
@@ -70,6 +73,8 @@ def amend_problem(house: ClearingHouse, cmd: AmendOrder) -> Problem | None:
     order = house.exchange.registry.find(cmd.account, cmd.client_order_id)
     if order is None or order.symbol != cmd.symbol:
         return None  # the core refuses an unknown order itself
+    if core_amend_problem(house.exchange.instruments[cmd.symbol], order, cmd) is not None:
+        return None  # the core's own checks come first, and it refuses the amend itself
     quantity = order.quantity if cmd.quantity is None else cmd.quantity
     leaves = quantity - order.filled
     if leaves <= 0:
@@ -180,9 +185,11 @@ def _limits_problem(
             )
     cap = terms.intraday_open_cap
     if cap and not account.opening_cap_exempt:
-        closable = max(0, -exposure.net) if is_buy else max(0, exposure.net)
-        working = exposure.buys if is_buy else exposure.sells
-        could_open = max(0, working + quantity - closable)
+        could_open = _could_open(exposure, is_buy, quantity) + sum(
+            _could_open(house.exposures(other).get(symbol) or Exposure(), is_buy, 0)
+            for other in group
+            if other != account.account
+        )
         opened = house.day.opened.get((account.group, symbol), 0)
         if opened + could_open > cap:
             return Problem(
@@ -220,6 +227,13 @@ def _margin_problem(
         f"initial margin with this order would be {house.parameters.money(needed)}; "
         f"the equity of {account.account!r} is {house.parameters.money(equity)}",
     )
+
+
+def _could_open(exposure: Exposure, is_buy: bool, quantity: int) -> int:
+    """Lots the side's working orders (plus ``quantity``) could open beyond the position."""
+    closable = max(0, -exposure.net) if is_buy else max(0, exposure.net)
+    working = exposure.buys if is_buy else exposure.sells
+    return max(0, working + quantity - closable)
 
 
 def _potential(exposure: Exposure, is_buy: bool) -> int:

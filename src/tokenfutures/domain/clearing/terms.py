@@ -29,6 +29,7 @@ class ContractTerms:
     underlying: str
     month_index: int  # year x 12 + month: orders the months of a product
     last_trading_day: date
+    final_settlement_days: int  # fixings averaged for the final settlement price
     tick_value: int  # minor units per lot per tick
     tick_micros: int  # the tick in micro-units of the index (TKN 0.001 -> 1,000)
     fee_per_lot: int
@@ -94,6 +95,7 @@ def contract_terms(contract: ListedContract) -> ContractTerms:
         underlying=spec.underlying,
         month_index=contract.year * 12 + contract.month,
         last_trading_day=contract.last_trading_day,
+        final_settlement_days=spec.final_settlement_days,
         tick_value=spec.tick_value_minor_units,
         tick_micros=int(tick_micros),
         fee_per_lot=_minor(spec, "fee_per_lot"),

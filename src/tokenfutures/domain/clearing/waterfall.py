@@ -5,8 +5,8 @@ After the defaulter's own margin (its cash, already spent when the deficit is me
 1. ``guaranty_fund``: the defaulting member's own guaranty-fund contribution;
 2. ``house_capital``: the clearing house's own capital committed to the waterfall;
 3. ``other_guaranty_funds``: the other members' contributions, pro rata to their size;
-4. ``assessments``: calls on the other members, pro rata, each capped (a multiple of its
-   contribution).
+4. ``assessments``: calls on the other members, pro rata to what each may still be assessed
+   (its cap: a multiple of its contribution, less what earlier defaults assessed).
 
 What is left after the last step is unallocated. Pro-rata shares are whole minor units: each
 member gets the floor of its share, and the remainder goes one unit at a time to the largest
@@ -17,8 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-
-BASIS_POINTS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,12 +44,12 @@ def allocate(
     member: str,
     funds: Mapping[str, int],
     house_capital: int,
-    assessment_cap_bp: int,
+    assessable: Mapping[str, int],
 ) -> tuple[list[Allocation], int]:
     """The waterfall's allocations for ``member``'s ``deficit`` and what stays unallocated.
 
-    ``funds``: every member's guaranty-fund balance; assessment caps are
-    ``assessment_cap_bp`` of each other member's balance.
+    ``funds``: every member's guaranty-fund balance; ``assessable``: what each member may
+    still be assessed (the defaulting member's own entry is ignored).
     """
     steps: list[Allocation] = []
     remaining = deficit
@@ -69,7 +67,7 @@ def allocate(
     for name, share in pro_rata(remaining, others).items():
         steps.append(Allocation("other_guaranty_funds", name, share))
         remaining -= share
-    caps = {name: balance * assessment_cap_bp // BASIS_POINTS for name, balance in others.items()}
+    caps = {name: cap for name, cap in assessable.items() if name != member and cap > 0}
     for name, share in pro_rata(remaining, caps).items():
         steps.append(Allocation("assessments", name, share))
         remaining -= share
