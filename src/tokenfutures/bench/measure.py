@@ -78,15 +78,13 @@ def run_interleaved(
     try:
         for number, (start, stop) in enumerate(chunks):
             first, second = pair if (number + flip) % 2 == 0 else (pair[1], pair[0])
-            _run_chunk(first, commands, start, stop, number)
-            _run_chunk(second, commands, start, stop, number)
+            run_chunk(first, commands, start, stop, number)
+            run_chunk(second, commands, start, stop, number)
     finally:
         gc.enable()
 
 
-def _run_chunk(
-    subject: Subject, commands: Sequence[Any], start: int, stop: int, shift: int
-) -> None:
+def run_chunk(subject: Subject, commands: Sequence[Any], start: int, stop: int, shift: int) -> None:
     handle = subject.handle
     outputs = subject.timed
     stamps = subject.stamps

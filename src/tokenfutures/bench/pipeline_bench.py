@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import gc
 import statistics
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -48,6 +47,7 @@ from tokenfutures.bench.measure import (
     Timing,
     chunk_bounds,
     median_timing,
+    run_chunk,
     timing_of,
 )
 from tokenfutures.bench.verify import VerificationError, event_hash
@@ -213,22 +213,9 @@ def _run_rotating(
         for number, (start, stop) in enumerate(chunks):
             first = (number + turn) % count
             for subject in (*subjects[first:], *subjects[:first]):
-                _run_chunk(subject, commands, start, stop, number)
+                run_chunk(subject, commands, start, stop, number)
     finally:
         gc.enable()
-
-
-def _run_chunk(
-    subject: Subject, commands: Sequence[Any], start: int, stop: int, shift: int
-) -> None:
-    handle = subject.handle
-    outputs = subject.timed
-    stamps = subject.stamps
-    clock = time.perf_counter_ns
-    for index in range(start, stop):
-        stamps[index + shift] = clock()
-        outputs[index] = handle(commands[index])
-    stamps[stop + shift] = clock()
 
 
 def _verify(subjects: Sequence[Subject], admin_count: int, hashes: set[str]) -> int:

@@ -56,14 +56,9 @@ def new_order_problem(house: ClearingHouse, cmd: NewOrder) -> Problem | None:
         problem = reduce_only_problem(house, cmd.account, cmd.symbol, is_buy, cmd.quantity, None)
         if problem is not None:
             return problem
-    if not house.risk or cmd.account == house.parameters.house_account:
-        return None
-    account = _trading_account(house, cmd.account)
-    if not isinstance(account, Account):
-        return account
     price = risk_price(house, cmd.symbol, is_buy, cmd.price)
-    return limits_and_margin(
-        house, account, cmd.symbol, is_buy, cmd.quantity, price, None, cmd.reduce_only
+    return _account_problem(
+        house, cmd.account, cmd.symbol, is_buy, cmd.quantity, price, None, cmd.reduce_only
     )
 
 
@@ -86,16 +81,26 @@ def amend_problem(house: ClearingHouse, cmd: AmendOrder) -> Problem | None:
         )
         if problem is not None:
             return problem
-    if not house.risk or cmd.account == house.parameters.house_account:
-        return None
-    account = _trading_account(house, cmd.account)
-    if not isinstance(account, Account):
-        return account
     price = risk_price(house, cmd.symbol, order.is_buy, cmd.price or order.price)
-    return limits_and_margin(
-        house, account, cmd.symbol, order.is_buy, leaves, price, order.order_id, reduce_only,
+    return _account_problem(
+        house, cmd.account, cmd.symbol, order.is_buy, leaves, price, order.order_id, reduce_only,
         check_limits=leaves > order.leaves,
     )  # fmt: skip
+
+
+def _account_problem(
+    house: ClearingHouse, name: str, symbol: str, is_buy: bool, quantity: int, price: int,
+    skip_order: int | None, reduce_only: bool, check_limits: bool = True,
+) -> Problem | None:  # fmt: skip
+    """Checks 3-6 (module docstring), skipped with risk off and for the house's account."""
+    if not house.risk or name == house.parameters.house_account:
+        return None
+    account = _trading_account(house, name)
+    if not isinstance(account, Account):
+        return account
+    return limits_and_margin(
+        house, account, symbol, is_buy, quantity, price, skip_order, reduce_only, check_limits
+    )
 
 
 def _delisted(symbol: str) -> Problem:
