@@ -10,6 +10,8 @@ from tokenfutures.cli.contracts import contracts_app
 from tokenfutures.cli.demo import demo
 from tokenfutures.cli.engine import engine_app
 from tokenfutures.cli.index import index_app
+from tokenfutures.cli.keys import keys_app
+from tokenfutures.cli.serve import replay, serve
 
 app = typer.Typer(
     name="tokenfutures",
@@ -21,5 +23,8 @@ app.add_typer(contracts_app, name="contracts")
 app.add_typer(engine_app, name="engine")
 app.add_typer(index_app, name="index")
 app.add_typer(clearing_app, name="clearing")
+app.add_typer(keys_app, name="keys")
 app.add_typer(bench_app, name="bench")
 app.command("demo")(demo)
+app.command("serve")(serve)
+app.command("replay")(replay)

@@ -1,0 +1,1 @@
+"""The exchange as a service: the sequencer and its journal, read models, the API."""

@@ -1,0 +1,65 @@
+"""The HTTP API (FastAPI): public market data, private order entry and account queries.
+
+Every write goes through the sequencer and is answered only once it is durable. Private
+routes need an API key with an HMAC-SHA256 signature (``service/auth.py``); each reads or
+changes only the key's own account (another account's order id is simply not found).
+Errors are JSON ``{"error": {"reason", "field", "detail"}}`` with a 4xx status; a refused
+command changes nothing. OpenAPI is published at ``/docs`` and ``/openapi.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from tokenfutures.service import routes_admin, routes_private, routes_public, routes_ws
+from tokenfutures.service.context import ApiError, Service
+from tokenfutures.service.market_data import MarketData
+
+
+def create_app(service: Service) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        service.sequencer.start()
+        try:
+            yield
+        finally:
+            await service.sequencer.stop()
+
+    app = FastAPI(
+        title="tokenfutures",
+        description="Exchange for futures on AI tokens and GPU compute.",
+        version="1",
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    app.state.market_data = MarketData(service.sequencer)
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, error: ApiError) -> JSONResponse:
+        body = {"error": {"reason": error.reason, "field": error.field, "detail": error.detail}}
+        return JSONResponse(body, status_code=error.status, headers=error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        first: dict[str, Any] = error.errors()[0] if error.errors() else {}
+        location = [str(part) for part in first.get("loc", ()) if part != "body"]
+        body = {
+            "error": {
+                "reason": "invalid_field",
+                "field": ".".join(location) or None,
+                "detail": str(first.get("msg", "invalid request")),
+            }
+        }
+        return JSONResponse(body, status_code=422)
+
+    app.include_router(routes_public.router)
+    app.include_router(routes_private.router)
+    app.include_router(routes_admin.router)
+    app.include_router(routes_ws.router)
+    return app

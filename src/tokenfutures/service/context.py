@@ -1,0 +1,67 @@
+"""What every route shares: the service (sequencer, keys, limits, clock) and API errors."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+from fastapi import Request
+
+from tokenfutures.service.auth import AuthError, authenticate
+from tokenfutures.service.keys import ApiKey, KeyStore
+from tokenfutures.service.ratelimit import RateLimiter
+from tokenfutures.service.sequencer import Sequencer
+
+
+class ApiError(Exception):
+    """A refusal to answer with ``status`` and the JSON error body."""
+
+    def __init__(self, status: int, reason: str, detail: str, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.reason, self.detail, self.field = status, reason, detail, field
+        self.headers: dict[str, str] = {}
+
+
+class Service:
+    """What the routes share: the sequencer, the key store, limits and the clock."""
+
+    def __init__(
+        self,
+        sequencer: Sequencer,
+        keys: KeyStore,
+        *,
+        sandbox: bool = False,
+        limiter: RateLimiter | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.sequencer = sequencer
+        self.keys = keys
+        self.sandbox = sandbox
+        self.limiter = limiter or RateLimiter()
+        self.clock = clock
+
+    async def caller(self, request: Request, scope: str, budget: str = "queries") -> ApiKey:
+        """The authenticated key of a private request, within its rate limit."""
+        body = await request.body()
+        path = request.scope["raw_path"].decode("latin-1")  # as sent: what was signed
+        if request.scope["query_string"]:
+            path += "?" + request.scope["query_string"].decode("latin-1")
+        now = self.clock()
+        try:
+            key = authenticate(
+                self.keys, request.headers, request.method, path, body, int(now * 1000), scope
+            )
+        except AuthError as error:
+            raise ApiError(error.status, error.code, error.detail) from None
+        wait = self.limiter.check(key.key, budget, now)
+        if wait > 0:
+            refused = ApiError(429, "rate_limited", f"too many {budget} requests for this key")
+            refused.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+            raise refused
+        return key
+
+
+def service_of(request: Request) -> Service:
+    found: Service = request.app.state.service
+    return found

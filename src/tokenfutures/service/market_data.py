@@ -1,0 +1,208 @@
+"""Streams built from the sequencer's events: book deltas, trades, private order updates.
+
+A listener of the sequencer: after each command it sees the command's events, in order.
+
+- **book** (per contract): a snapshot carries ``seq``; each later message is a delta with
+  ``prev_seq`` and ``seq`` (one apart), the changed price levels with their new absolute
+  quantity (0 deletes the level). A gap in ``prev_seq`` tells the client to ask for a new
+  snapshot. Depth is the top ``BOOK_DEPTH`` levels.
+- **trades** (per contract): each trade with its id, price, quantity and aggressor.
+- **orders** (per account, private): every change of one of the account's orders (the order
+  as ``GET /v1/orders/{id}`` shows it) and each of its fills, numbered by an account
+  sequence; the last ``RESUME_BUFFER`` messages are kept so a client can resume from a
+  sequence, otherwise it starts again from a snapshot of open orders and positions.
+
+Subscribers are queues; a subscriber whose queue is full is dropped (a slow consumer must
+not hold up the exchange) and told so when it reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from tokenfutures.domain.events import (
+    AuctionUncrossed,
+    OrderAccepted,
+    OrderAmended,
+    OrderCancelled,
+    OrderExpired,
+    TradeExecuted,
+)
+from tokenfutures.engine.timestamps import format_ts
+from tokenfutures.service.formats import fill_json, order_json
+from tokenfutures.service.sequencer import Sequencer
+
+BOOK_DEPTH = 50
+RESUME_BUFFER = 1_000
+QUEUE_LIMIT = 10_000
+_BOOK_EVENTS = (OrderAccepted, OrderAmended, OrderCancelled, OrderExpired, TradeExecuted,
+                AuctionUncrossed)  # fmt: skip
+_ORDER_EVENTS = (OrderAccepted, OrderAmended, OrderCancelled, OrderExpired)
+
+Levels = dict[int, int]  # price ticks -> quantity
+
+
+class Subscriber:
+    def __init__(self, limit: int = QUEUE_LIMIT) -> None:
+        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(limit)
+        self.dropped = False
+
+    def push(self, message: dict[str, Any]) -> None:
+        if self.dropped:
+            return
+        try:
+            self.queue.put_nowait(message)
+        except asyncio.QueueFull:
+            self.dropped = True
+
+
+@dataclass(slots=True)
+class BookState:
+    seq: int = 0
+    bids: Levels = field(default_factory=dict)
+    asks: Levels = field(default_factory=dict)
+
+
+class MarketData:
+    def __init__(self, sequencer: Sequencer) -> None:
+        self.sequencer = sequencer
+        self.books: dict[str, BookState] = {}
+        self.book_subscribers: dict[str, set[Subscriber]] = {}
+        self.trade_subscribers: dict[str, set[Subscriber]] = {}
+        self.account_subscribers: dict[str, set[Subscriber]] = {}
+        self.account_seq: dict[str, int] = {}
+        self.account_buffer: dict[str, deque[dict[str, Any]]] = {}
+        for symbol in sequencer.house.exchange.instruments:
+            self.books[symbol] = self._levels(symbol, 0)
+        sequencer.listeners.append(self.on_events)
+
+    # --- the sequencer's listener ----------------------------------------------------------
+
+    def on_events(self, seq: int, events: list[Any]) -> None:
+        touched: set[str] = set()
+        accounts: dict[str, list[dict[str, Any]]] = {}
+        for event in events:
+            kind = type(event)
+            if kind in _BOOK_EVENTS:
+                touched.add(event.symbol)
+            if kind is TradeExecuted:
+                self._trade(event)
+                self._fills(event, accounts)
+                for order_id in (event.buy_order_id, event.sell_order_id):
+                    self._order_update(order_id, accounts)
+            elif kind in _ORDER_EVENTS:
+                self._order_update(event.order_id, accounts)
+        for symbol in sorted(touched):
+            self._book_delta(symbol)
+        for account, messages in accounts.items():
+            for message in messages:
+                self._private(account, message)
+
+    # --- books -----------------------------------------------------------------------------
+
+    def _levels(self, symbol: str, seq: int) -> BookState:
+        bids, asks = self.sequencer.house.exchange.depth(symbol)
+        return BookState(seq, dict(bids[:BOOK_DEPTH]), dict(asks[:BOOK_DEPTH]))
+
+    def snapshot(self, symbol: str) -> dict[str, Any]:
+        book = self.books[symbol]
+        return {
+            "channel": "book",
+            "type": "snapshot",
+            "symbol": symbol,
+            "seq": book.seq,
+            "bids": self._side(symbol, book.bids, reverse=True),
+            "asks": self._side(symbol, book.asks, reverse=False),
+        }
+
+    def _side(self, symbol: str, levels: Levels, *, reverse: bool) -> list[list[Any]]:
+        text = self.sequencer.codec.price_text
+        return [[text(symbol, p), q] for p, q in sorted(levels.items(), reverse=reverse)]
+
+    def _book_delta(self, symbol: str) -> None:
+        old = self.books[symbol]
+        new = self._levels(symbol, old.seq + 1)
+        bids = _changes(old.bids, new.bids)
+        asks = _changes(old.asks, new.asks)
+        if not bids and not asks:
+            return
+        self.books[symbol] = new
+        message = {
+            "channel": "book",
+            "type": "delta",
+            "symbol": symbol,
+            "prev_seq": old.seq,
+            "seq": new.seq,
+            "bids": self._side(symbol, bids, reverse=True),
+            "asks": self._side(symbol, asks, reverse=False),
+        }
+        for subscriber in self.book_subscribers.get(symbol, ()):
+            subscriber.push(message)
+
+    # --- trades and private streams --------------------------------------------------------
+
+    def _trade(self, trade: TradeExecuted) -> None:
+        subscribers = self.trade_subscribers.get(trade.symbol)
+        if not subscribers:
+            return
+        message = {
+            "channel": "trades",
+            "symbol": trade.symbol,
+            "ts": format_ts(trade.ts),
+            "trade_id": trade.trade_id,
+            "price": self.sequencer.codec.price_text(trade.symbol, trade.price),
+            "quantity": trade.quantity,
+            "aggressor": None if trade.aggressor is None else trade.aggressor.value,
+        }
+        for subscriber in subscribers:
+            subscriber.push(message)
+
+    def _fills(self, trade: TradeExecuted, accounts: dict[str, list[dict[str, Any]]]) -> None:
+        codec, views = self.sequencer.codec, self.sequencer.views
+        for account in (trade.buy_account, trade.sell_account):
+            for fill in reversed(views.fills.get(account, [])[-64:]):
+                if fill.trade_id == trade.trade_id:
+                    message = {"channel": "fills", "fill": fill_json(fill, codec)}
+                    accounts.setdefault(account, []).append(message)
+                    break
+
+    def _order_update(self, order_id: int, accounts: dict[str, list[dict[str, Any]]]) -> None:
+        order = self.sequencer.views.orders.get(order_id)
+        if order is None:
+            return
+        message = {"channel": "orders", "order": order_json(order, self.sequencer.codec)}
+        pending = accounts.setdefault(order.account, [])
+        pending[:] = [m for m in pending if m.get("order", {}).get("order_id") != order_id]
+        pending.append(message)
+
+    def _private(self, account: str, message: dict[str, Any]) -> None:
+        seq = self.account_seq.get(account, 0) + 1
+        self.account_seq[account] = seq
+        numbered = message | {"account_seq": seq}
+        buffer = self.account_buffer.get(account)
+        if buffer is None:
+            buffer = self.account_buffer[account] = deque(maxlen=RESUME_BUFFER)
+        buffer.append(numbered)
+        for subscriber in self.account_subscribers.get(account, ()):
+            subscriber.push(numbered)
+
+    def resume(self, account: str, since: int | None) -> list[dict[str, Any]] | None:
+        """The account's messages after ``since``, or None if they are no longer kept."""
+        buffer = self.account_buffer.get(account, deque())
+        last = self.account_seq.get(account, 0)
+        if since is None or since > last:
+            return None
+        if since == last:
+            return []
+        if not buffer or buffer[0]["account_seq"] > since + 1:
+            return None
+        return [m for m in buffer if m["account_seq"] > since]
+
+
+def _changes(old: Levels, new: Levels) -> Levels:
+    changed = {price: qty for price, qty in new.items() if old.get(price) != qty}
+    changed.update({price: 0 for price in old if price not in new})
+    return changed
