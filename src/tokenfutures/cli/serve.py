@@ -43,6 +43,12 @@ def serve(
     sandbox: Annotated[
         bool, typer.Option("--sandbox", help="New accounts get a free test balance.")
     ] = False,
+    order_rate: Annotated[
+        float, typer.Option("--order-rate", min=1, help="Orders per second per key (burst 2x).")
+    ] = 50,
+    query_rate: Annotated[
+        float, typer.Option("--query-rate", min=1, help="Queries per second per key (burst 2x).")
+    ] = 20,
 ) -> None:
     """Run the exchange: recover from the journal, then serve the API (OpenAPI at /docs)."""
     import uvicorn
@@ -50,6 +56,7 @@ def serve(
     from tokenfutures.service.app import create_app
     from tokenfutures.service.context import Service
     from tokenfutures.service.keys import KeyStore
+    from tokenfutures.service.ratelimit import RateLimiter
 
     journal, sequencer = _open(db, writer=True)
     replayed = sequencer.recover()
@@ -58,7 +65,10 @@ def serve(
         f"state hash {sequencer.house.state_hash()}"
     )
     keys = KeyStore(journal.path)
-    app = create_app(Service(sequencer, keys, sandbox=sandbox))
+    limiter = RateLimiter(
+        {"orders": (order_rate, int(2 * order_rate)), "queries": (query_rate, int(2 * query_rate))}
+    )
+    app = create_app(Service(sequencer, keys, sandbox=sandbox, limiter=limiter))
     typer.echo(f"tokenfutures on http://{host}:{port} (API docs at /docs)")
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -133,6 +133,10 @@ class Session:
         if key is None or not ({"trade", "admin"} & key.scopes):
             self.error(request_id, "insufficient_scope", "order entry needs a trade key")
             return
+        wait = self.service.limiter.check(key.key, "orders", self.service.clock())
+        if wait > 0:
+            self.error(request_id, "rate_limited", f"too many orders: retry in {wait:.3f} s")
+            return
         op = message["op"]
         fields = {k: v for k, v in message.items() if k not in ("op", "id")}
         try:
