@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -49,6 +50,16 @@ def serve(
     query_rate: Annotated[
         float, typer.Option("--query-rate", min=1, help="Queries per second per key (burst 2x).")
     ] = 20,
+    daily_cycle: Annotated[
+        bool,
+        typer.Option(
+            "--daily-cycle/--no-daily-cycle",
+            help="Open and close sessions, run end of day and final settlement on the clock.",
+        ),
+    ] = False,
+    fixings: Annotated[
+        Path, typer.Option("--fixings", help="Published fixings journal of the daily cycle.")
+    ] = Path("data/fixings.jsonl"),
 ) -> None:
     """Run the exchange: recover from the journal, then serve the API (OpenAPI at /docs)."""
     import uvicorn
@@ -68,7 +79,12 @@ def serve(
     limiter = RateLimiter(
         {"orders": (order_rate, int(2 * order_rate)), "queries": (query_rate, int(2 * query_rate))}
     )
-    app = create_app(Service(sequencer, keys, sandbox=sandbox, limiter=limiter))
+    cycle = None
+    if daily_cycle:
+        from tokenfutures.service.daily_cycle import DailyCycle
+
+        cycle = DailyCycle.for_sequencer(sequencer, fixings_journal=fixings)
+    app = create_app(Service(sequencer, keys, sandbox=sandbox, limiter=limiter), cycle)
     typer.echo(f"tokenfutures on http://{host}:{port} (API docs at /docs)")
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning")

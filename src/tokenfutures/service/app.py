@@ -19,16 +19,21 @@ from fastapi.responses import JSONResponse
 
 from tokenfutures.service import routes_admin, routes_private, routes_public, routes_ws
 from tokenfutures.service.context import ApiError, Service
+from tokenfutures.service.daily_cycle import DailyCycle
 from tokenfutures.service.market_data import MarketData
 
 
-def create_app(service: Service) -> FastAPI:
+def create_app(service: Service, cycle: DailyCycle | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         service.sequencer.start()
+        if cycle is not None:
+            cycle.start()  # after the sequencer: it submits through it
         try:
             yield
         finally:
+            if cycle is not None:
+                await cycle.stop()  # before the sequencer stops
             await service.sequencer.stop()
 
     app = FastAPI(
@@ -39,6 +44,7 @@ def create_app(service: Service) -> FastAPI:
     )
     app.state.service = service
     app.state.market_data = MarketData(service.sequencer)
+    app.state.daily_cycle = cycle
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, error: ApiError) -> JSONResponse:

@@ -10,12 +10,15 @@ balance and get a read/trade key for it, as exchanges' testnets do.
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from tokenfutures.service.context import ApiError, service_of
+from tokenfutures.service.daily_cycle import CycleError, DailyCycle
+from tokenfutures.service.sequencer import SequencerStopped
 from tokenfutures.service.submit import submit
 
 router = APIRouter(prefix="/v1", tags=["admin"])
@@ -85,6 +88,31 @@ async def kill_switch(request: Request) -> dict[str, Any]:
         outcome = await service.sequencer.submit({"type": "cancel_all", "account": account})
         events += outcome.events
     return {"events": events}
+
+
+class CycleBody(_Strict):
+    step: str
+    date: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    symbol: str | None = None
+
+
+@router.post("/admin/cycle")
+async def cycle_step(request: Request, body: CycleBody) -> dict[str, Any]:
+    """Run (or run again) one step of the daily cycle now: ``cycle``, ``pre_open``, ``open``,
+    ``close``, ``fixings``, ``end_of_day`` (``date``), ``final_settlement`` (``symbol``)."""
+    service = service_of(request)
+    await service.caller(request, "admin", "orders")
+    cycle: DailyCycle | None = request.app.state.daily_cycle
+    if cycle is None:
+        raise ApiError(404, "not_found", "the daily cycle is off (serve --daily-cycle)")
+    try:
+        day = None if body.date is None else date.fromisoformat(body.date)
+        outcomes = await cycle.trigger(body.step, day=day, symbol=body.symbol)
+    except (CycleError, ValueError) as error:
+        raise ApiError(400, "invalid_field", str(error), "step") from None
+    except SequencerStopped as error:
+        raise ApiError(503, "unavailable", str(error)) from None
+    return {"outcomes": [{"seq": o.seq, "events": o.events} for o in outcomes]}
 
 
 @router.get("/admin/accounts")
