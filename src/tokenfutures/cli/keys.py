@@ -1,8 +1,8 @@
 """`tokenfutures keys create|list|revoke`: manage the API keys in the exchange's database.
 
 ``--db`` is a path or a ``sqlite:///path`` URL (``sqlite:////abs/path`` for an absolute
-path, as SQLAlchemy writes it); default ``data/exchange.db`` under the current directory,
-or ``TOKENFUTURES_DB``. The key store runs on SQLite only for now. A secret is printed once,
+path, as SQLAlchemy writes it), or a ``postgresql://`` URL; default ``data/exchange.db``
+under the current directory, or ``TOKENFUTURES_DB``. A secret is printed once,
 by ``create``; ``list`` never prints secrets.
 """
 
@@ -15,11 +15,18 @@ from typing import Annotated
 
 import typer
 
-from tokenfutures.service.config import DEFAULT_DB, DatabaseUrlError, sqlite_path
+from tokenfutures.service.config import (
+    DEFAULT_DB,
+    Database,
+    DatabaseOpenError,
+    DatabaseUrlError,
+    database,
+    open_key_store,
+)
 from tokenfutures.service.keys import (
     SCOPES,
     ApiKey,
-    KeyStore,
+    ApiKeyStore,
     validate_account,
     validate_scopes,
 )
@@ -33,7 +40,8 @@ DbOption = Annotated[
     typer.Option(
         "--db",
         envvar=DB_ENV,
-        help="SQLite database: a path or sqlite:///path (default data/exchange.db).",
+        help="A SQLite path, sqlite:///path or postgresql://USER@HOST:PORT/DB "
+        "(default data/exchange.db).",
         show_default=False,
     ),
 ]
@@ -59,7 +67,7 @@ def create(
         checked_scopes = validate_scopes(_split(scopes))
     except ValueError as error:
         raise typer.BadParameter(_rule(error), param_hint="--scopes") from None
-    store = KeyStore(_db_path(db, must_exist=False))
+    store = _store(db, must_exist=False)
     try:
         api_key = store.create(checked_account, checked_scopes)
     finally:
@@ -92,7 +100,7 @@ def list_keys(
     as_json: JsonOption = False,
 ) -> None:
     """List the active keys (never their secrets), oldest first."""
-    store = KeyStore(_db_path(db, must_exist=True))
+    store = _store(db, must_exist=True)
     try:
         found = store.list(account)
     finally:
@@ -124,7 +132,7 @@ def revoke(
     db: DbOption = None,
 ) -> None:
     """Revoke KEY at once: its next request is refused, in every process."""
-    store = KeyStore(_db_path(db, must_exist=True))
+    store = _store(db, must_exist=True)
     try:
         revoked = store.revoke(key)
     finally:
@@ -134,17 +142,26 @@ def revoke(
     typer.echo(f"revoked {key}")
 
 
-def _db_path(db: str | None, *, must_exist: bool) -> Path:
-    """The SQLite file named by --db (path or sqlite:/// URL), or the default."""
+def _store(db: str | None, *, must_exist: bool) -> ApiKeyStore:
+    """The key store of the database named by --db, or of the default file."""
     try:
-        path = sqlite_path(db) if db is not None else Path.cwd() / DEFAULT_DB
+        where = database(db) if db is not None else Database(path=Path.cwd() / DEFAULT_DB)
     except DatabaseUrlError as error:
         raise typer.BadParameter(str(error), param_hint="--db") from None
+    if where.path is not None:
+        _check_file(where.path, must_exist=must_exist)
+    try:
+        return open_key_store(where)
+    except DatabaseOpenError as error:
+        raise typer.BadParameter(str(error), param_hint="--db") from None
+
+
+def _check_file(path: Path, *, must_exist: bool) -> None:
+    """A SQLite file that --db names: it must exist unless a key is being created."""
     if must_exist and not path.is_file():
         raise typer.BadParameter(f"no database at {path}", param_hint="--db")
     if path.is_dir():
         raise typer.BadParameter(f"{path} is a directory, not a database file", param_hint="--db")
-    return path
 
 
 def _split(scopes: str) -> list[str]:

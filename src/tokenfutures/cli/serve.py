@@ -10,27 +10,37 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from tokenfutures.service.config import DatabaseUrlError, sqlite_path
-from tokenfutures.service.journal import JournalLockedError, SqliteJournal
+from tokenfutures.service.config import (
+    DatabaseOpenError,
+    DatabaseUrlError,
+    database,
+    open_journal,
+    open_key_store,
+)
+from tokenfutures.service.journal import Journal
 from tokenfutures.service.sequencer import Sequencer, market_for_journal
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DbOption = Annotated[
     str | None,
-    typer.Option("--db", help="sqlite:///PATH or a file path (default: data/exchange.db)."),
+    typer.Option(
+        "--db",
+        help="sqlite:///PATH, a file path or postgresql://USER@HOST:PORT/DB "
+        "(default: data/exchange.db).",
+    ),
 ]
 
 
-def _open(db: str | None, *, writer: bool) -> tuple[SqliteJournal, Sequencer]:
+def _open(db: str | None, *, writer: bool) -> tuple[Journal, Sequencer]:
     try:
-        path = sqlite_path(db)
+        where = database(db)
     except DatabaseUrlError as error:
         raise typer.BadParameter(str(error), param_hint="--db") from None
-    if not writer and not path.exists():
-        raise typer.BadParameter(f"{path} does not exist", param_hint="--db")
+    if not writer and where.path is not None and not where.path.exists():
+        raise typer.BadParameter(f"{where.path} does not exist", param_hint="--db")
     try:
-        journal = SqliteJournal(path, writer=writer)
-    except JournalLockedError as error:
+        journal = open_journal(where, writer=writer)
+    except DatabaseOpenError as error:
         raise typer.BadParameter(str(error), param_hint="--db") from None
     today = datetime.now(SHANGHAI).date()
     sequencer = Sequencer(journal, market_for_journal(journal, today))
@@ -66,16 +76,15 @@ def serve(
 
     from tokenfutures.service.app import create_app
     from tokenfutures.service.context import Service
-    from tokenfutures.service.keys import KeyStore
     from tokenfutures.service.ratelimit import RateLimiter
 
     journal, sequencer = _open(db, writer=True)
     replayed = sequencer.recover()
     typer.echo(
-        f"journal {journal.path}: {replayed} commands replayed, "
+        f"journal {journal.location}: {replayed} commands replayed, "
         f"state hash {sequencer.house.state_hash()}"
     )
-    keys = KeyStore(journal.path)
+    keys = open_key_store(database(db))  # the journal's database: it opened, so this parses
     limiter = RateLimiter(
         {"orders": (order_rate, int(2 * order_rate)), "queries": (query_rate, int(2 * query_rate))}
     )
@@ -103,7 +112,7 @@ def replay(
         count = sequencer.recover()
         house = sequencer.house
         result = {
-            "db": str(journal.path),
+            "db": journal.location,
             "commands": count,
             "last_seq": sequencer.last_seq,
             "state_hash": house.state_hash(),

@@ -25,7 +25,7 @@ import hmac
 import re
 from collections.abc import Mapping
 
-from tokenfutures.service.keys import SCOPES, ApiKey, KeyStore
+from tokenfutures.service.keys import SCOPES, ApiKey, ApiKeyStore
 
 KEY_HEADER = "TF-API-KEY"
 TIMESTAMP_HEADER = "TF-API-TIMESTAMP"
@@ -77,7 +77,7 @@ def signed_headers(
 
 
 def authenticate(
-    store: KeyStore,
+    store: ApiKeyStore,
     headers: Mapping[str, str],
     method: str,
     path: str,

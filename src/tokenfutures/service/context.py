@@ -9,7 +9,7 @@ from collections.abc import Callable
 from fastapi import Request
 
 from tokenfutures.service.auth import AuthError, authenticate
-from tokenfutures.service.keys import ApiKey, KeyStore
+from tokenfutures.service.keys import ApiKey, ApiKeyStore
 from tokenfutures.service.ratelimit import RateLimiter
 from tokenfutures.service.sequencer import Sequencer
 
@@ -29,7 +29,7 @@ class Service:
     def __init__(
         self,
         sequencer: Sequencer,
-        keys: KeyStore,
+        keys: ApiKeyStore,
         *,
         sandbox: bool = False,
         limiter: RateLimiter | None = None,

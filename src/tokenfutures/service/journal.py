@@ -16,6 +16,7 @@ import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Protocol
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS commands (seq INTEGER PRIMARY KEY, line TEXT NOT NULL)",
@@ -25,6 +26,23 @@ SCHEMA = (
 
 class JournalLockedError(RuntimeError):
     """Another process is writing this journal."""
+
+
+class Journal(Protocol):
+    """What the sequencer and the CLI use of a journal: :class:`SqliteJournal`, or
+    :class:`tokenfutures.service.pg_journal.PostgresJournal`."""
+
+    @property
+    def location(self) -> str:
+        """Where it is, for messages (a file path, or a URL without its password)."""
+        ...
+
+    def append(self, lines: Sequence[str]) -> int: ...
+    def last_seq(self) -> int: ...
+    def read(self, after: int = 0) -> Iterator[tuple[int, str]]: ...
+    def get_meta(self, key: str) -> str | None: ...
+    def set_meta(self, key: str, value: str) -> None: ...
+    def close(self) -> None: ...
 
 
 class SqliteJournal:
@@ -39,6 +57,10 @@ class SqliteJournal:
         self._db.execute("PRAGMA synchronous=FULL")
         for statement in SCHEMA:
             self._db.execute(statement)
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
 
     def append(self, lines: Sequence[str]) -> int:
         """Write ``lines`` durably, in order, in one transaction; the last sequence number."""

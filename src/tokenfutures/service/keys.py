@@ -33,6 +33,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from tokenfutures.engine.codec import MAX_ID_LENGTH
 
@@ -96,6 +97,19 @@ def validate_scopes(scopes: Iterable[str]) -> frozenset[str]:
             f"scopes: unknown scope {unknown[0]!r}; each must be one of {', '.join(SCOPES)}"
         )
     return frozenset(names)
+
+
+class ApiKeyStore(Protocol):
+    """What the API and the CLI use of a key store: :class:`KeyStore` (SQLite) or
+    :class:`tokenfutures.service.pg_keys.PostgresKeyStore`."""
+
+    def create(
+        self, account: str, scopes: Iterable[str] = ("read",), now_ms: int | None = None
+    ) -> ApiKey: ...
+    def get(self, key: str) -> ApiKey | None: ...
+    def revoke(self, key: str, now_ms: int | None = None) -> bool: ...
+    def list(self, account: str | None = None) -> list[ApiKey]: ...
+    def close(self) -> None: ...
 
 
 class KeyStore:

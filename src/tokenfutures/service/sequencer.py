@@ -34,7 +34,7 @@ from tokenfutures.engine.codec import CommandError
 from tokenfutures.engine.event_codec import encode_event
 from tokenfutures.engine.market import Market, build_market
 from tokenfutures.engine.timestamps import format_ts
-from tokenfutures.service.journal import SqliteJournal
+from tokenfutures.service.journal import Journal
 from tokenfutures.service.views import Views
 
 MAX_BATCH = 2_000
@@ -59,7 +59,7 @@ class SequencerStopped(RuntimeError):
     """The sequencer stopped (the journal failed, or it was shut down)."""
 
 
-def market_for_journal(journal: SqliteJournal, today: date) -> Market:
+def market_for_journal(journal: Journal, today: date) -> Market:
     """The market of the journal's listing date, recorded when the journal was created."""
     listed = journal.get_meta("listing_date")
     if listed is None:
@@ -71,7 +71,7 @@ def market_for_journal(journal: SqliteJournal, today: date) -> Market:
 class Sequencer:
     def __init__(
         self,
-        journal: SqliteJournal,
+        journal: Journal,
         market: Market,
         *,
         clock: Callable[[], int] = time.time_ns,
