@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import httpx
 from websockets.exceptions import ConnectionClosed
@@ -129,7 +129,7 @@ class Client:
             raise ValueError("give exactly one of order_id and client_order_id")
         if order_id is not None:
             return f"/v1/orders/{order_id}"
-        return f"/v1/orders/by-client-id/{client_order_id}"
+        return f"/v1/orders/by-client-id/{quote(str(client_order_id), safe='')}"
 
     def amend_order(
         self, order_id: int | None = None, client_order_id: str | None = None, *,

@@ -55,6 +55,8 @@ def create_app(service: Service, cycle: DailyCycle | None = None) -> FastAPI:
     async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
         first: dict[str, Any] = error.errors()[0] if error.errors() else {}
         location = [str(part) for part in first.get("loc", ()) if part != "body"]
+        if first.get("type") == "json_invalid":
+            location = []  # the location is a character offset, not a field
         body = {
             "error": {
                 "reason": "invalid_field",
@@ -63,6 +65,16 @@ def create_app(service: Service, cycle: DailyCycle | None = None) -> FastAPI:
             }
         }
         return JSONResponse(body, status_code=422)
+
+    @app.middleware("http")
+    async def allowance(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        spent = getattr(request.state, "allowance", None)
+        if spent is not None:
+            remaining, limit = spent
+            response.headers["X-RateLimit-Remaining"] = str(remaining)
+            response.headers["X-RateLimit-Limit"] = str(limit)
+        return response
 
     app.include_router(routes_public.router)
     app.include_router(routes_private.router)

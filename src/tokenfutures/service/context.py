@@ -59,6 +59,8 @@ class Service:
             refused = ApiError(429, "rate_limited", f"too many {budget} requests for this key")
             refused.headers["Retry-After"] = str(max(1, math.ceil(wait)))
             raise refused
+        limiter = self.limiter
+        request.state.allowance = (limiter.remaining(key.key, budget, now), limiter.limit(budget))
         return key
 
 

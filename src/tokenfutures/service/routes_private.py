@@ -29,7 +29,8 @@ from tokenfutures.service.views import OrderRecord
 router = APIRouter(prefix="/v1", tags=["trading"])
 
 Decimal = Annotated[str, Field(pattern=r"^[0-9]+(\.[0-9]+)?$", max_length=32)]
-ClientId = Annotated[str, Field(min_length=1, max_length=64)]
+# client order ids travel in URL paths: letters, digits and . _ : ~ - only
+ClientId = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:~-]{1,64}$")]
 
 
 class _Strict(BaseModel):

@@ -23,5 +23,6 @@ async def submit(service: Service, command: dict[str, Any]) -> Outcome:
 
 
 def refused(event: dict[str, Any]) -> ApiError:
-    status = 404 if event["reason"] in NOT_FOUND_REASONS else 400
+    reason = event["reason"]
+    status = 404 if reason in NOT_FOUND_REASONS else 409 if reason == "already_exists" else 400
     return ApiError(status, event["reason"], event["detail"], event.get("field"))
