@@ -40,8 +40,10 @@ test: $(COMPILED)
 test-slow: $(COMPILED)
 	$(BIN)/python -m pytest -m slow
 
+# The suite on the pure-Python core; the service suites (real server processes) run once,
+# on the default build, in `make test`.
 test-pure: $(STAMP)
-	TOKENFUTURES_PURE_PYTHON=1 $(BIN)/python -m pytest
+	TOKENFUTURES_PURE_PYTHON=1 $(BIN)/python -m pytest --ignore=tests/service --ignore=tests/service_pg
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
