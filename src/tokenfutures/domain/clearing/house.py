@@ -16,10 +16,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import date
+from functools import partial
 from typing import Any
 
-from tokenfutures.domain.clearing import defaults, end_of_day, pretrade
-from tokenfutures.domain.clearing.accounts import Account, Accounts, AccountStatus
+from tokenfutures.domain.clearing import defaults, end_of_day, membership, pretrade
+from tokenfutures.domain.clearing.accounts import Accounts, AccountStatus
 from tokenfutures.domain.clearing.commands import (
     AddMember,
     ClearingCommand,
@@ -32,23 +33,14 @@ from tokenfutures.domain.clearing.commands import (
     Withdraw,
 )
 from tokenfutures.domain.clearing.events import (
-    AccountOpened,
     AccountStatusChanged,
-    FundsWithdrawn,
-    HouseCapitalFunded,
     MarginCallIssued,
-    MemberAdded,
     TradeCleared,
 )
 from tokenfutures.domain.clearing.ledger import (
-    EXTERNAL,
-    HOUSE_CAPITAL,
     SETTLEMENT,
     AccountKind,
     Ledger,
-    PostingReason,
-    cash_account,
-    guaranty_fund_account,
 )
 from tokenfutures.domain.clearing.margin import MarginParameters
 from tokenfutures.domain.clearing.positions import Positions
@@ -65,7 +57,6 @@ from tokenfutures.domain.commands import (
 )
 from tokenfutures.domain.events import (
     CommandRejected,
-    FundsDeposited,
     OrderAccepted,
     PhaseChanged,
     TradeExecuted,
@@ -155,12 +146,12 @@ class ClearingHouse:
             NewOrder: self._new_order,
             SetReferencePrice: self._set_reference_price,
             AmendOrder: self._amend_order,
-            Deposit: self._deposit,
-            Withdraw: self._withdraw,
-            AddMember: self._add_member,
-            OpenAccount: self._open_account,
-            SetAccountStatus: self._set_account_status,
-            FundHouseCapital: self._fund_house_capital,
+            Deposit: partial(membership.deposit, self),
+            Withdraw: partial(membership.withdraw, self),
+            AddMember: partial(membership.add_member, self),
+            OpenAccount: partial(membership.open_account, self),
+            SetAccountStatus: partial(membership.set_account_status, self),
+            FundHouseCapital: partial(membership.fund_house_capital, self),
             EndOfDay: self._end_of_day,
             MarginCallDeadline: self._margin_call_deadline,
             FinalSettlement: self._final_settlement,
@@ -323,124 +314,13 @@ class ClearingHouse:
     def _final_settlement(self, cmd: FinalSettlement, out: list[Any]) -> None:
         end_of_day.final_settlement(self, cmd, out)
 
-    # --- money, members and accounts -------------------------------------------------------
-
-    def _known_account(self, cmd: Deposit | Withdraw | SetAccountStatus, out: list[Any]) -> bool:
-        if cmd.account in self.accounts.accounts or not self.risk:
-            return True
-        problem = Problem(
-            RejectReason.UNKNOWN_ACCOUNT, "account", f"{cmd.account!r} has not been opened"
-        )
-        self.reject(cmd, problem, out)
-        return False
-
-    def _positive_amount(self, cmd: Deposit | Withdraw | FundHouseCapital, out: list[Any]) -> bool:
-        if cmd.amount >= 1:
-            return True
-        self.reject(cmd, Problem(RejectReason.INVALID_AMOUNT, "amount", "must be positive"), out)
-        return False
-
-    def _deposit(self, cmd: Deposit, out: list[Any]) -> None:
-        if self._known_account(cmd, out) and self._positive_amount(cmd, out):
-            self.ledger.deposit(cmd.account, cmd.amount, f"deposit {cmd.ts}")
-            out.append(
-                FundsDeposited(cmd.ts, cmd.account, cmd.amount, self.ledger.cash(cmd.account))
-            )
-
-    def _withdraw(self, cmd: Withdraw, out: list[Any]) -> None:
-        if not (self._known_account(cmd, out) and self._positive_amount(cmd, out)):
-            return
-        known = self.accounts.get(cmd.account)
-        if known is not None and known.status in (
-            AccountStatus.LIQUIDATING,
-            AccountStatus.DEFAULTED,
-        ):
-            problem = Problem(
-                RejectReason.ACCOUNT_CANCEL_ONLY,
-                "account",
-                f"{cmd.account!r} is {known.status}: its cash stays with the clearing house",
-            )
-            self.reject(cmd, problem, out)
-            return
-        free = self.free_collateral(cmd.account)
-        if cmd.amount > free:
-            problem = Problem(
-                RejectReason.EXCEEDS_FREE_COLLATERAL,
-                "amount",
-                f"exceeds the free collateral of {cmd.account!r}, "
-                f"{self.parameters.money(max(free, 0))}",
-            )
-            self.reject(cmd, problem, out)
-            return
-        self.ledger.transfer(
-            cash_account(cmd.account), EXTERNAL, cmd.amount, PostingReason.WITHDRAWAL,
-            f"withdrawal {cmd.ts}",
-        )  # fmt: skip
-        out.append(FundsWithdrawn(cmd.ts, cmd.account, cmd.amount, self.ledger.cash(cmd.account)))
-
-    def _add_member(self, cmd: AddMember, out: list[Any]) -> None:
-        if cmd.member in self.accounts.members:
-            problem = Problem(RejectReason.ALREADY_EXISTS, "member", f"{cmd.member!r} exists")
-            self.reject(cmd, problem, out)
-            return
-        if cmd.guaranty_fund < 0:
-            problem = Problem(RejectReason.INVALID_AMOUNT, "guaranty_fund", "must not be negative")
-            self.reject(cmd, problem, out)
-            return
-        self.accounts.add_member(cmd.member)
-        self.contributions[cmd.member] = cmd.guaranty_fund
-        if cmd.guaranty_fund:
-            self.ledger.transfer(
-                EXTERNAL, guaranty_fund_account(cmd.member), cmd.guaranty_fund,
-                PostingReason.DEPOSIT, f"guaranty fund {cmd.member}",
-            )  # fmt: skip
-        out.append(MemberAdded(cmd.ts, cmd.member, cmd.guaranty_fund))
-
-    def _open_account(self, cmd: OpenAccount, out: list[Any]) -> None:
-        if cmd.account in self.accounts.accounts or cmd.account == self.parameters.house_account:
-            problem = Problem(RejectReason.ALREADY_EXISTS, "account", f"{cmd.account!r} exists")
-            self.reject(cmd, problem, out)
-            return
-        if cmd.member not in self.accounts.members:
-            problem = Problem(
-                RejectReason.UNKNOWN_MEMBER, "member", f"{cmd.member!r} is not a member"
-            )
-            self.reject(cmd, problem, out)
-            return
-        group = cmd.group or cmd.account
-        self.accounts.open(Account(cmd.account, cmd.member, group, cmd.opening_cap_exempt))
-        out.append(AccountOpened(cmd.ts, cmd.account, cmd.member, group, cmd.opening_cap_exempt))
-
-    def _set_account_status(self, cmd: SetAccountStatus, out: list[Any]) -> None:
-        if cmd.account not in self.accounts.accounts:
-            self.risk, risk = True, self.risk  # an unknown account is refused even without risk
-            self._known_account(cmd, out)
-            self.risk = risk
-            return
-        current = self.accounts.accounts[cmd.account].status
-        allowed = (AccountStatus.ACTIVE, AccountStatus.CANCEL_ONLY)
-        if cmd.status not in allowed or current not in allowed:
-            problem = Problem(
-                RejectReason.INVALID_FIELD,
-                "status",
-                f"only active <-> cancel_only can be set; {cmd.account!r} is {current}",
-            )
-            self.reject(cmd, problem, out)
-            return
-        self.set_status(cmd.account, cmd.status, "requested", cmd.ts, out)
+    # --- account states ---------------------------------------------------------------------
 
     def set_status(
         self, account: str, status: AccountStatus, reason: str, ts: int, out: list[Any]
     ) -> None:
         self.accounts.set_status(account, status)
         out.append(AccountStatusChanged(ts, account, status.value, reason))
-
-    def _fund_house_capital(self, cmd: FundHouseCapital, out: list[Any]) -> None:
-        if self._positive_amount(cmd, out):
-            self.ledger.transfer(
-                EXTERNAL, HOUSE_CAPITAL, cmd.amount, PostingReason.DEPOSIT, f"capital {cmd.ts}"
-            )
-            out.append(HouseCapitalFunded(cmd.ts, cmd.amount, self.ledger.balance(HOUSE_CAPITAL)))
 
     # --- valuations ------------------------------------------------------------------------
 
