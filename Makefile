@@ -54,6 +54,7 @@ bench: $(COMPILED)
 	$(BIN)/tokenfutures bench matching
 	$(BIN)/tokenfutures bench index
 	$(BIN)/tokenfutures bench clearing
+	$(BIN)/tokenfutures bench service
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info

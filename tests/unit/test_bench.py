@@ -328,3 +328,96 @@ def test_clearing_bench_text_names_every_figure() -> None:
         "verified",
     ):
         assert text in result.stdout
+
+
+# --- the service benchmark -----------------------------------------------------------------
+
+
+def test_service_order_flow_cancels_behind_its_orders_and_keeps_the_book_bounded() -> None:
+    from decimal import Decimal
+
+    from tokenfutures.bench.service_bench import MIN_RESTING, Contract, OrderFlow
+
+    flow = OrderFlow(Contract("TKN2611", Decimal("2.500"), Decimal("0.001")), "t", lanes=3)
+    placed: dict[str, tuple[int, int]] = {}
+    resting: tuple[set[str], set[str]] = (set(), set())
+    position = [0, 0]
+    for slot in range(2_000):
+        request = flow.next(slot)
+        if request.kind == "cancel":
+            assert placed[request.client_order_id] == (request.account, request.lane)
+            resting[request.account].remove(request.client_order_id)
+            continue
+        assert request.client_order_id not in placed
+        placed[request.client_order_id] = (request.account, request.lane)
+        assert 0 <= request.lane < 3
+        if request.kind == "passive":
+            resting[request.account].add(request.client_order_id)
+            assert (Decimal(request.price) < Decimal("2.499")) == (request.side == "buy")
+            assert Decimal("2.479") <= Decimal(request.price) <= Decimal("2.521")
+        else:  # a crossing pair: one tick inside every passive order, the taker an IOC
+            assert request.account == (0 if request.kind == "maker" else 1)
+            maker_sells = (request.side == "sell") == (request.kind == "maker")
+            assert request.price == ("2.501" if maker_sells else "2.499")
+            tif = request.order_fields("TKN2611")["time_in_force"]
+            assert tif == ("IOC" if request.kind == "taker" else "GTC")
+            position[request.account] += 1 if request.side == "buy" else -1
+        assert len(resting[request.account]) <= MIN_RESTING + 2
+    assert flow.kinds["maker"] == flow.kinds["taker"] == 200
+    assert flow.kinds["passive"] + flow.kinds["cancel"] == 1_600
+    assert all(abs(p) <= 1 for p in position)  # the sides alternate: positions stay flat
+
+
+def test_service_quantile_is_nearest_rank() -> None:
+    from tokenfutures.bench.service_bench import quantile
+
+    ordered = [float(i) for i in range(1, 101)]
+    assert quantile(ordered, 0.5) == 50.0
+    assert quantile(ordered, 0.99) == 99.0
+    assert quantile([], 0.99) == 0.0
+
+
+SERVICE_TINY = [
+    "bench", "service", "--seconds", "1", "--repeat", "1", "--rest-rates", "20",
+    "--ws-rates", "40", "--subscribers", "3", "--fanout-rates", "20",
+    "--ceiling-commands", "200",
+]  # fmt: skip
+
+
+def test_service_bench_json_has_the_documented_fields() -> None:
+    result = CliRunner().invoke(app, [*SERVICE_TINY, "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert set(report) == {
+        "contract", "seconds", "repetitions", "rest", "ws", "fanout", "sequencer_alone",
+        "profile", "verdict", "sustained_rule", "server", "machine",
+    }  # fmt: skip
+    assert report["contract"].startswith("TKN")
+    medians = {"offered_per_s", "achieved_per_s", "p50_ms", "p99_ms", "errors", "refused",
+               "unserved", "sustained_runs", "runs", "cpu", "each"}  # fmt: skip
+    for key, rate in (("rest", 20), ("ws", 40)):
+        (stage,) = report[key]
+        assert set(stage) == medians
+        assert stage["offered_per_s"] == rate
+        assert stage["runs"] == 1
+        (run,) = stage["each"]
+        assert run["transport"] == key
+        assert run["scheduled"] == rate
+        assert sum(run["kinds"].values()) == run["sent"] <= run["scheduled"]
+        assert run["acked"] > 0
+        assert set(run["cpu"]) == {"server_loop", "server_other", "client", "machine"}
+        assert {"p50_ms", "p99_ms", "send_lag_p99_ms", "sustained", "limited_by"} <= set(run)
+    (fanout,) = report["fanout"]
+    assert fanout["subscribers"] == 3
+    assert fanout["driver_per_s"] == 20
+    assert {"deliveries_per_s", "lag_p50_ms", "lag_p99_ms", "complete_subscribers_min",
+            "lost_max", "each"} <= set(fanout)  # fmt: skip
+    assert fanout["each"][0]["deliveries"] > 0
+    alone = report["sequencer_alone"]
+    assert alone["commands"] == 200
+    assert alone["per_s"] > 0
+    assert set(alone["us_per_command"]) == {"journal", "apply", "market_data", "other"}
+    assert report["profile"] is None
+    assert report["verdict"]["target_ws_per_s"] == 5_000
+    assert report["server"]["load_average_at_start"]
+    assert report["machine"]["cpu_count"]

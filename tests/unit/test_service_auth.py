@@ -503,3 +503,13 @@ def test_the_default_bound_is_10000_keys() -> None:
     assert len(limiter) == 10_000
     assert limiter.remaining("k0", "queries", 0.0) == 40  # the oldest were forgotten
     assert limiter.remaining("k10049", "queries", 0.0) == 39
+
+
+def test_a_fresh_limiter_given_to_the_service_is_the_one_it_uses(tmp_path: Path) -> None:
+    # a RateLimiter with no keys yet is falsy (it has a length): it must still be used
+    from tokenfutures.service.context import Service
+
+    limiter = RateLimiter({"orders": (500.0, 1000), "queries": (200.0, 400)})
+    assert len(limiter) == 0
+    service = Service(None, None, limiter=limiter)  # type: ignore[arg-type]
+    assert service.limiter is limiter

@@ -115,3 +115,67 @@ def clearing(
 
 def _progress(line: str) -> None:
     typer.echo(line, err=True)
+
+
+@bench_app.command("service")
+def service(
+    seconds: Annotated[
+        float, typer.Option("--seconds", min=0.5, help="Seconds of load per stage.")
+    ] = 3.0,
+    repeat: Annotated[
+        int, typer.Option("--repeat", min=1, help="Repetitions, a fresh server each (medians).")
+    ] = 3,
+    rest_rates: Annotated[
+        str, typer.Option("--rest-rates", help="Offered REST order rates, comma-separated.")
+    ] = "250,1000",
+    ws_rates: Annotated[
+        str, typer.Option("--ws-rates", help="Offered WebSocket order rates, comma-separated.")
+    ] = "1000,2000,5000",
+    subscribers: Annotated[
+        int, typer.Option("--subscribers", min=0, help="Fan-out subscribers (0: no fan-out).")
+    ] = 100,
+    fanout_rates: Annotated[
+        str, typer.Option("--fanout-rates", help="Orders/s of the fan-out driver, comma-separated.")
+    ] = "100",
+    ceiling_commands: Annotated[
+        int, typer.Option("--ceiling-commands", min=100, help="Commands of the sequencer alone.")
+    ] = 20_000,
+    profile: Annotated[
+        bool, typer.Option("--profile", help="Also profile the server and the sequencer.")
+    ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """The real server: durable order entry over REST and WebSocket at fixed offered rates,
+    market-data fan-out, and where the server's time goes."""
+    from tokenfutures.bench import service_report
+    from tokenfutures.bench.service_bench import ServerError, ServiceSpec, run_service_benchmark
+
+    spec = ServiceSpec(
+        seconds=seconds,
+        repeat=repeat,
+        rest_rates=_rates(rest_rates, "--rest-rates"),
+        ws_rates=_rates(ws_rates, "--ws-rates"),
+        subscribers=subscribers,
+        fanout_rates=_rates(fanout_rates, "--fanout-rates"),
+        ceiling_commands=ceiling_commands,
+        profile=profile,
+    )
+    try:
+        result = run_service_benchmark(spec, _progress)
+    except ServerError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=1) from error
+    if json_output:
+        typer.echo(json.dumps(service_report.as_json(result), indent=2))
+    else:
+        typer.echo(service_report.as_text(result))
+
+
+def _rates(text: str, option: str) -> tuple[int, ...]:
+    try:
+        rates = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise typer.BadParameter("comma-separated whole numbers", param_hint=option) from None
+    if any(rate < 1 for rate in rates):
+        raise typer.BadParameter("each rate must be at least 1", param_hint=option)
+    return rates

@@ -38,7 +38,7 @@ class Service:
         self.sequencer = sequencer
         self.keys = keys
         self.sandbox = sandbox
-        self.limiter = limiter or RateLimiter()
+        self.limiter = limiter if limiter is not None else RateLimiter()
         self.clock = clock
 
     async def caller(self, request: Request, scope: str, budget: str = "queries") -> ApiKey:
