@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from enum import Enum
 from typing import Any
@@ -22,7 +23,7 @@ from tokenfutures.domain.events import (
     StopTriggered,
     TradeExecuted,
 )
-from tokenfutures.engine.codec import Codec
+from tokenfutures.engine.codec import Codec, CommandError
 from tokenfutures.engine.timestamps import format_ts
 
 EVENT_TYPES: dict[type, str] = {
@@ -81,6 +82,26 @@ MONEY_FIELDS = frozenset(
     }
 )
 TIME_FIELDS = frozenset({"ts", "reopen_at"})
+
+
+def refusal_json(data: Mapping[str, Any], error: CommandError) -> dict[str, Any]:
+    """The ``rejected`` event of a command that could not be read: what it names, and why."""
+
+    def text(key: str) -> str | None:
+        value = data.get(key)
+        return value if isinstance(value, str) else None
+
+    return {
+        "type": "rejected",
+        "ts": text("ts"),
+        "command": text("type"),
+        "reason": error.reason.value,
+        "detail": error.detail,
+        "account": text("account"),
+        "client_order_id": text("client_order_id"),
+        "symbol": text("symbol"),
+        "field": error.field,
+    }
 
 
 def encode_event(event: Event | clearing.ClearingEvent, codec: Codec) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from tokenfutures.domain.events import CommandRejected, TradeExecuted
 from tokenfutures.engine.codec import CommandError
-from tokenfutures.engine.event_codec import encode_event
+from tokenfutures.engine.event_codec import encode_event, refusal_json
 from tokenfutures.engine.market import Market, build_market, trading_date
 from tokenfutures.engine.timestamps import parse_ts
 
@@ -134,20 +134,4 @@ def _invalid_line(number: int, line: str, error: CommandError) -> dict[str, Any]
         data = None
     if not isinstance(data, dict):
         data = {}
-
-    def text(key: str) -> str | None:
-        value = data.get(key)
-        return value if isinstance(value, str) else None
-
-    return {
-        "type": "rejected",
-        "ts": text("ts"),
-        "command": text("type"),
-        "reason": error.reason.value,
-        "detail": error.detail,
-        "account": text("account"),
-        "client_order_id": text("client_order_id"),
-        "symbol": text("symbol"),
-        "field": error.field,
-        "line": number,
-    }
+    return refusal_json(data, error) | {"line": number}

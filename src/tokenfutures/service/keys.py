@@ -112,6 +112,17 @@ class ApiKeyStore(Protocol):
     def close(self) -> None: ...
 
 
+def new_api_key(account: str, scopes: Iterable[str], now_ms: int | None) -> ApiKey:
+    """A fresh key and secret for ``account`` (validated); ``now_ms`` defaults to the clock."""
+    return ApiKey(
+        key=KEY_PREFIX + secrets.token_urlsafe(KEY_RANDOM_BYTES),
+        secret=secrets.token_urlsafe(SECRET_RANDOM_BYTES),
+        account=validate_account(account),
+        scopes=validate_scopes(scopes),
+        created_ts=time.time_ns() // 1_000_000 if now_ms is None else now_ms,
+    )
+
+
 class KeyStore:
     """The ``api_keys`` table in the SQLite file at ``path`` (created if missing, mode 0600)."""
 
@@ -131,13 +142,7 @@ class KeyStore:
     ) -> ApiKey:
         """A new key for ``account`` with ``scopes`` (read-only unless granted more), stored
         durably before it is returned. ``now_ms`` defaults to the wall clock."""
-        api_key = ApiKey(
-            key=KEY_PREFIX + secrets.token_urlsafe(KEY_RANDOM_BYTES),
-            secret=secrets.token_urlsafe(SECRET_RANDOM_BYTES),
-            account=validate_account(account),
-            scopes=validate_scopes(scopes),
-            created_ts=time.time_ns() // 1_000_000 if now_ms is None else now_ms,
-        )
+        api_key = new_api_key(account, scopes, now_ms)
         with self._lock:
             self._db.execute(
                 f"INSERT INTO api_keys ({_COLUMNS}) VALUES (?, ?, ?, ?, ?)",

@@ -15,7 +15,6 @@ raises); nothing is retried behind the caller's back.
 
 from __future__ import annotations
 
-import secrets
 import threading
 import time
 from collections.abc import Iterable
@@ -24,14 +23,10 @@ from typing import Any
 import psycopg
 
 from tokenfutures.service.keys import (
-    KEY_PREFIX,
-    KEY_RANDOM_BYTES,
-    SECRET_RANDOM_BYTES,
     ApiKey,
     _from_row,
     _scopes_text,
-    validate_account,
-    validate_scopes,
+    new_api_key,
 )
 from tokenfutures.service.pg_journal import connect, migrate, redact
 
@@ -58,13 +53,7 @@ class PostgresKeyStore:
     ) -> ApiKey:
         """A new key for ``account`` with ``scopes`` (read-only unless granted more), stored
         durably before it is returned. ``now_ms`` defaults to the wall clock."""
-        api_key = ApiKey(
-            key=KEY_PREFIX + secrets.token_urlsafe(KEY_RANDOM_BYTES),
-            secret=secrets.token_urlsafe(SECRET_RANDOM_BYTES),
-            account=validate_account(account),
-            scopes=validate_scopes(scopes),
-            created_ts=time.time_ns() // 1_000_000 if now_ms is None else now_ms,
-        )
+        api_key = new_api_key(account, scopes, now_ms)
         with self._lock:
             self._connection().execute(
                 f"INSERT INTO api_keys ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s)",

@@ -31,7 +31,7 @@ from typing import Any
 from tokenfutures.domain.commands import NewOrder
 from tokenfutures.domain.rejects import RejectReason
 from tokenfutures.engine.codec import CommandError
-from tokenfutures.engine.event_codec import encode_event
+from tokenfutures.engine.event_codec import encode_event, refusal_json
 from tokenfutures.engine.market import Market, build_market
 from tokenfutures.engine.timestamps import format_ts
 from tokenfutures.service.journal import Journal
@@ -195,26 +195,8 @@ class Sequencer:
             line = json.dumps(stamped, separators=(",", ":"))
             command = self.codec.decode_line(line)
         except CommandError as error:
-            return "", None, _refusal(stamped, error)
+            return "", None, refusal_json(stamped, error)
         except (TypeError, ValueError) as error:  # not JSON-serialisable input
             refusal = CommandError(RejectReason.MALFORMED_COMMAND, None, f"not JSON: {error}")
-            return "", None, _refusal(stamped, refusal)
+            return "", None, refusal_json(stamped, refusal)
         return line, command, None
-
-
-def _refusal(data: dict[str, Any], error: CommandError) -> dict[str, Any]:
-    def text(key: str) -> str | None:
-        value = data.get(key)
-        return value if isinstance(value, str) else None
-
-    return {
-        "type": "rejected",
-        "ts": text("ts"),
-        "command": text("type"),
-        "reason": error.reason.value,
-        "detail": error.detail,
-        "account": text("account"),
-        "client_order_id": text("client_order_id"),
-        "symbol": text("symbol"),
-        "field": error.field,
-    }
