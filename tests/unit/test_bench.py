@@ -336,7 +336,9 @@ def test_clearing_bench_text_names_every_figure() -> None:
 def test_service_order_flow_cancels_behind_its_orders_and_keeps_the_book_bounded() -> None:
     from decimal import Decimal
 
-    from tokenfutures.bench.service_bench import MIN_RESTING, Contract, OrderFlow
+    from tokenfutures.bench.service_load import OrderFlow
+    from tokenfutures.bench.service_market import Contract
+    from tokenfutures.bench.service_spec import MIN_RESTING
 
     flow = OrderFlow(Contract("TKN2611", Decimal("2.500"), Decimal("0.001")), "t", lanes=3)
     placed: dict[str, tuple[int, int]] = {}
@@ -369,7 +371,7 @@ def test_service_order_flow_cancels_behind_its_orders_and_keeps_the_book_bounded
 
 
 def test_service_quantile_is_nearest_rank() -> None:
-    from tokenfutures.bench.service_bench import quantile
+    from tokenfutures.bench.service_load import quantile
 
     ordered = [float(i) for i in range(1, 101)]
     assert quantile(ordered, 0.5) == 50.0

@@ -8,18 +8,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from tokenfutures.bench.report import machine_info
-from tokenfutures.bench.service_bench import (
+from tokenfutures.bench.service_bench import ServiceResult, by_rate, stage_medians
+from tokenfutures.bench.service_ceiling import ProfileSummary, SequencerCeiling
+from tokenfutures.bench.service_fanout import FanoutRun
+from tokenfutures.bench.service_load import LoadRun
+from tokenfutures.bench.service_spec import (
     BACKLOG_S,
     SUSTAINED_LAG_MS,
     SUSTAINED_P99_MS,
     SUSTAINED_SHARE,
-    FanoutRun,
-    LoadRun,
-    ProfileSummary,
-    SequencerCeiling,
-    ServiceResult,
-    by_rate,
-    stage_medians,
 )
 
 TARGET_WS_PER_S = 5_000  # the aim: durable orders/s over the WebSocket on the 2-core machine

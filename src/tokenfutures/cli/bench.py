@@ -148,7 +148,9 @@ def service(
     """The real server: durable order entry over REST and WebSocket at fixed offered rates,
     market-data fan-out, and where the server's time goes."""
     from tokenfutures.bench import service_report
-    from tokenfutures.bench.service_bench import ServerError, ServiceSpec, run_service_benchmark
+    from tokenfutures.bench.service_bench import run_service_benchmark
+    from tokenfutures.bench.service_server import ServerError
+    from tokenfutures.bench.service_spec import ServiceSpec
 
     spec = ServiceSpec(
         seconds=seconds,
