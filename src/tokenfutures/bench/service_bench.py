@@ -52,10 +52,10 @@ import os
 import pstats
 import statistics
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -68,6 +68,7 @@ from tokenfutures.bench.service_ceiling import (
 from tokenfutures.bench.service_fanout import FanoutRun, fanout_stage
 from tokenfutures.bench.service_load import LoadRun, rest_stage, ws_stage
 from tokenfutures.bench.service_market import (
+    Account,
     Contract,
     front_month,
     keys_each,
@@ -76,6 +77,8 @@ from tokenfutures.bench.service_market import (
 )
 from tokenfutures.bench.service_server import ServerProcess
 from tokenfutures.bench.service_spec import Progress, ServiceSpec
+
+R = TypeVar("R")
 
 # --- one repetition ------------------------------------------------------------------------
 
@@ -102,52 +105,53 @@ class Repetition:
     load_average: tuple[float, float, float]  # when the repetition started
 
 
+@dataclass(frozen=True, slots=True)
+class _Stages:
+    """What every stage of a repetition runs against."""
+
+    server: ServerProcess
+    http: httpx.AsyncClient
+    contract: Contract
+    accounts: Sequence[Account]
+    spec: ServiceSpec
+    progress: Progress
+
+    async def run(
+        self, stage: Callable[..., Awaitable[R]], label: str, rates: Sequence[int],
+        describe: Callable[[R], str],
+    ) -> list[R]:  # fmt: skip
+        """One stage per rate, profiled apart when the server profiles, settling after each."""
+        runs: list[R] = []
+        for rate in rates:
+            self.server.profile(True)
+            try:
+                run = await stage(
+                    self.server, self.accounts, self.contract, f"{label}{rate}", rate, self.spec
+                )
+            finally:
+                self.server.profile(False)
+            self.progress(f"  {describe(run)}")
+            runs.append(run)
+            await settle(self.http, self.contract, self.accounts)
+        return runs
+
+
 async def repetition(
     server: ServerProcess, spec: ServiceSpec, plan: Plan, number: int, progress: Progress
 ) -> tuple[Contract, Repetition]:
     """Every stage of ``plan`` against ``server``, in order, settling in between. A server
     started with ``profile_to`` profiles each WebSocket and fan-out stage apart."""
     load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
-    rest: list[LoadRun] = []
-    ws: list[LoadRun] = []
-    fanout: list[FanoutRun] = []
     async with httpx.AsyncClient(base_url=server.base_url, timeout=10, trust_env=False) as http:
         contract = await front_month(http)
         rates = (*plan.rest_rates, *plan.ws_rates, *plan.fanout_rates)
         accounts = await open_accounts(
             http, server.db, max(spec.ws_connections // 2, *map(keys_each, rates), 1)
         )
-        for rate in plan.rest_rates:
-            server.profile(True)
-            try:
-                run = await rest_stage(
-                    server, accounts, contract, f"r{number}-rest{rate}", rate, spec
-                )
-            finally:
-                server.profile(False)
-            progress(f"  {run_line(run)}")
-            rest.append(run)
-            await settle(http, contract, accounts)
-        for rate in plan.ws_rates:
-            server.profile(True)
-            try:
-                run = await ws_stage(server, accounts, contract, f"r{number}-ws{rate}", rate, spec)
-            finally:
-                server.profile(False)
-            progress(f"  {run_line(run)}")
-            ws.append(run)
-            await settle(http, contract, accounts)
-        for rate in plan.fanout_rates:
-            server.profile(True)
-            try:
-                found = await fanout_stage(
-                    server, accounts, contract, f"r{number}-fan{rate}", rate, spec
-                )
-            finally:
-                server.profile(False)
-            progress(f"  {fanout_line(found)}")
-            fanout.append(found)
-            await settle(http, contract, accounts)
+        context = _Stages(server, http, contract, accounts, spec, progress)
+        rest = await context.run(rest_stage, f"r{number}-rest", plan.rest_rates, run_line)
+        ws = await context.run(ws_stage, f"r{number}-ws", plan.ws_rates, run_line)
+        fanout = await context.run(fanout_stage, f"r{number}-fan", plan.fanout_rates, fanout_line)
     return contract, Repetition(rest, ws, fanout, (load[0], load[1], load[2]))
 
 
