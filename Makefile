@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 COMPILED := $(VENV)/.compiled
 CORE_SOURCES := setup.py $(wildcard src/tokenfutures/domain/*.py src/tokenfutures/domain/book/*.py)
 
-.PHONY: run test test-slow test-pure lint bench install compile clean
+.PHONY: run test test-slow test-pure lint bench install compile clean chromium
 
 $(STAMP): pyproject.toml setup.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,10 +40,11 @@ test: $(COMPILED)
 test-slow: $(COMPILED)
 	$(BIN)/python -m pytest -m slow
 
-# The suite on the pure-Python core; the service suites (real server processes) run once,
-# on the default build, in `make test`.
+# The suite on the pure-Python core; the service and browser suites (real server processes)
+# run once, on the default build, in `make test`.
 test-pure: $(STAMP)
-	TOKENFUTURES_PURE_PYTHON=1 $(BIN)/python -m pytest --ignore=tests/service --ignore=tests/service_pg
+	TOKENFUTURES_PURE_PYTHON=1 $(BIN)/python -m pytest --ignore=tests/service --ignore=tests/service_pg \
+		--ignore=tests/browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
@@ -55,6 +56,12 @@ bench: $(COMPILED)
 	$(BIN)/tokenfutures bench index
 	$(BIN)/tokenfutures bench clearing
 	$(BIN)/tokenfutures bench service
+
+# The browser for the end-to-end tests of the web page: Debian's chromium package (needs root;
+# the browser tests are skipped where /usr/bin/chromium is missing).
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium > /dev/null)
+	@/usr/bin/chromium --version
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info

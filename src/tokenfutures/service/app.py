@@ -17,13 +17,24 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from tokenfutures.service import routes_admin, routes_private, routes_public, routes_ws
+from tokenfutures.service import (
+    routes_admin,
+    routes_market,
+    routes_private,
+    routes_public,
+    routes_web,
+    routes_ws,
+)
 from tokenfutures.service.context import ApiError, Service
 from tokenfutures.service.daily_cycle import DailyCycle
+from tokenfutures.service.index_board import IndexBoard
 from tokenfutures.service.market_data import MarketData
+from tokenfutures.service.market_stats import MarketStats
 
 
-def create_app(service: Service, cycle: DailyCycle | None = None) -> FastAPI:
+def create_app(
+    service: Service, cycle: DailyCycle | None = None, index_board: IndexBoard | None = None
+) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         service.sequencer.start()
@@ -45,6 +56,10 @@ def create_app(service: Service, cycle: DailyCycle | None = None) -> FastAPI:
     app.state.service = service
     app.state.market_data = MarketData(service.sequencer)
     app.state.daily_cycle = cycle
+    app.state.index_board = index_board if index_board is not None else IndexBoard()
+    stats = MarketStats()
+    service.sequencer.listeners.append(lambda _seq, events: stats.apply(events))
+    app.state.market_stats = stats
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, error: ApiError) -> JSONResponse:
@@ -77,7 +92,9 @@ def create_app(service: Service, cycle: DailyCycle | None = None) -> FastAPI:
         return response
 
     app.include_router(routes_public.router)
+    app.include_router(routes_market.router)
     app.include_router(routes_private.router)
     app.include_router(routes_admin.router)
     app.include_router(routes_ws.router)
+    app.include_router(routes_web.router)
     return app
