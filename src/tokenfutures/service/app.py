@@ -54,9 +54,10 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.service = service
-    app.state.market_data = MarketData(service.sequencer)
+    app.state.market_data = market_data = MarketData(service.sequencer)
     app.state.daily_cycle = cycle
-    app.state.index_board = index_board if index_board is not None else IndexBoard()
+    app.state.index_board = board = index_board if index_board is not None else IndexBoard()
+    board.on_publish(market_data.on_fixings)
     stats = MarketStats()
     service.sequencer.listeners.append(lambda _seq, events: stats.apply(events))
     app.state.market_stats = stats

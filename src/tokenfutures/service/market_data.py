@@ -7,8 +7,12 @@ A listener of the sequencer: after each command it sees the command's events, in
   quantity (0 deletes the level). A gap in ``prev_seq`` tells the client to ask for a new
   snapshot. Depth is the top ``BOOK_DEPTH`` levels.
 - **trades** (per contract): each trade with its id, price, quantity and aggressor.
+- **index**: the benchmark's fixings (index, date, value, quality, coverage, version) as
+  each day's are published: a snapshot of the latest on subscribing, then one update per
+  publication.
 - **orders** (per account, private): every change of one of the account's orders (the order
-  as ``GET /v1/orders/{id}`` shows it) and each of its fills, numbered by an account
+  as ``GET /v1/orders/{id}`` shows it), each of its fills and its net position in a contract
+  after each command that traded it (``positions``), numbered by an account
   sequence; the last ``RESUME_BUFFER`` messages are kept so a client can resume from a
   sequence, otherwise it starts again from a snapshot of open orders and positions.
 
@@ -73,6 +77,7 @@ class MarketData:
         self.book_subscribers: dict[str, set[Subscriber]] = {}
         self.trade_subscribers: dict[str, set[Subscriber]] = {}
         self.account_subscribers: dict[str, set[Subscriber]] = {}
+        self.index_subscribers: dict[str, set[Subscriber]] = {}
         self.account_seq: dict[str, int] = {}
         self.account_buffer: dict[str, deque[dict[str, Any]]] = {}
         for symbol in sequencer.house.exchange.instruments:
@@ -84,6 +89,7 @@ class MarketData:
     def on_events(self, seq: int, events: list[Any]) -> None:
         touched: set[str] = set()
         accounts: dict[str, list[dict[str, Any]]] = {}
+        moved: set[tuple[str, str]] = set()  # (account, symbol) whose position changed
         for event in events:
             kind = type(event)
             if kind in _BOOK_EVENTS:
@@ -93,13 +99,28 @@ class MarketData:
                 self._fills(event, accounts)
                 for order_id in (event.buy_order_id, event.sell_order_id):
                     self._order_update(order_id, accounts)
+                moved.update(
+                    ((event.buy_account, event.symbol), (event.sell_account, event.symbol))
+                )
             elif kind in _ORDER_EVENTS:
                 self._order_update(event.order_id, accounts)
         for symbol in sorted(touched):
             self._book_delta(symbol)
+        for account, symbol in sorted(moved):
+            quantity = self.sequencer.house.positions.position(account, symbol).quantity
+            message = {"channel": "positions", "symbol": symbol, "quantity": quantity}
+            accounts.setdefault(account, []).append(message)
         for account, messages in accounts.items():
             for message in messages:
                 self._private(account, message)
+
+    # --- the benchmark ---------------------------------------------------------------------
+
+    def on_fixings(self, documents: list[dict[str, Any]]) -> None:
+        """The index board published a day's fixings: tell the index channel."""
+        message = index_message("update", documents)
+        for subscriber in self.index_subscribers.get("index", ()):
+            subscriber.push(message)
 
     # --- books -----------------------------------------------------------------------------
 
@@ -200,6 +221,16 @@ class MarketData:
         if not buffer or buffer[0]["account_seq"] > since + 1:
             return None
         return [m for m in buffer if m["account_seq"] > since]
+
+
+def index_message(kind: str, documents: list[dict[str, Any]]) -> dict[str, Any]:
+    """An index channel message: each fixing's headline figures, not its audit trail."""
+    fields = ("index", "date", "value", "quality", "coverage", "version")
+    return {
+        "channel": "index",
+        "type": kind,
+        "fixings": [{k: doc.get(k) for k in fields} for doc in documents],
+    }
 
 
 def _changes(old: Levels, new: Levels) -> Levels:

@@ -4,6 +4,8 @@ Connect to ``/v1/ws`` and send JSON messages:
 
 - ``{"op": "subscribe", "channels": ["book:TKN2612", "trades:TKN2612"]}``: a book snapshot
   first, then deltas (``prev_seq``/``seq``; on a gap, subscribe again for a new snapshot);
+- ``{"op": "subscribe", "channels": ["index"]}``: the latest fixing of every index, then an
+  update each time a day's fixings are published;
 - ``{"op": "auth", "key": K, "timestamp": MS, "signature": S}``: S signs
   ``"{MS}\\nGET\\n/v1/ws\\n"`` (no body) like a REST request;
 - after auth: ``{"op": "subscribe", "channels": ["orders"], "since": N}``: the account's
@@ -32,8 +34,9 @@ from tokenfutures.service.auth import KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HE
 from tokenfutures.service.auth import authenticate as check_signature
 from tokenfutures.service.context import ApiError, Service
 from tokenfutures.service.formats import order_json
+from tokenfutures.service.index_board import IndexBoard
 from tokenfutures.service.keys import ApiKey
-from tokenfutures.service.market_data import MarketData, Subscriber
+from tokenfutures.service.market_data import MarketData, Subscriber, index_message
 from tokenfutures.service.routes_private import NewOrderBody, new_order_command, order_answer
 from tokenfutures.service.submit import submit
 
@@ -49,6 +52,7 @@ class Session:
         self.entered_orders = False
         self.cancel_on_disconnect = True
         self.subscriptions: list[tuple[dict[str, set[Subscriber]], str]] = []
+        self.tasks: set[asyncio.Task[None]] = set()
 
     def error(self, request_id: Any, reason: str, detail: str, field: str | None = None) -> None:
         error = {"reason": reason, "field": field, "detail": detail}
@@ -78,6 +82,10 @@ class Session:
                 self._join(table, symbol)
                 if kind == "book":
                     self.out.push(self.data.snapshot(symbol))
+            elif channel == "index":  # joins once its snapshot is sent: updates follow it
+                task = asyncio.ensure_future(self._index_snapshot())
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
             elif channel == "orders" and self.key is not None:
                 self._orders(message.get("since"))
             elif channel == "orders":
@@ -85,6 +93,16 @@ class Session:
             else:
                 self.error(message.get("id"), "invalid_field", f"unknown channel {channel!r}",
                            "channels")  # fmt: skip
+
+    async def _index_snapshot(self) -> None:
+        board: IndexBoard = self.socket.app.state.index_board
+        try:
+            _, documents = await board.latest()
+        except Exception as error:  # the packaged data could not be read: say so, go on
+            self.error(None, "index_unavailable", f"fixings could not be loaded: {error}")
+            return
+        self.out.push(index_message("snapshot", list(documents.values())))
+        self._join(self.data.index_subscribers, "index")
 
     def _orders(self, since: Any) -> None:
         assert self.key is not None
@@ -238,7 +256,8 @@ async def websocket(socket: WebSocket) -> None:
     except WebSocketDisconnect:
         pass
     finally:
-        writer.cancel()
+        for task in (writer, *session.tasks):
+            task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await writer
         session.leave()
