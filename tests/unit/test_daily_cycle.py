@@ -1,4 +1,7 @@
-"""The daily cycle: the pure schedule over scripted days, and the driver on a real sequencer."""
+"""The daily cycle: the pure schedule over scripted days, and the driver on a real sequencer.
+
+The schedule's tests here use the products without their night sessions (the day sessions'
+rules alone); tests/unit/test_night_sessions.py adds the evenings."""
 
 from __future__ import annotations
 
@@ -34,7 +37,7 @@ from tokenfutures.service.schedule import (
 from tokenfutures.service.sequencer import Outcome, Sequencer, market_for_journal
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-PRODUCTS = load_products()
+PRODUCTS = {code: replace(p, night_session=None) for code, p in load_products().items()}
 CALENDAR = load_trading_calendar()
 MONDAY = date(2026, 11, 23)
 CONTRACTS = listed_contracts(PRODUCTS, CALENDAR, MONDAY)  # TKN2611..TKN2710, GPU2612..GPU2711
@@ -119,7 +122,7 @@ def test_a_scripted_business_day_opens_trades_breaks_closes_and_settles() -> Non
         ((15, 29, 59), []),
         ((15, 30), [end_of_day(MONDAY, **day_index)]),
         ((15, 31), []),
-        ((21, 0), []),  # night sessions are not scheduled
+        ((21, 0), []),  # these products have no night session
         ((23, 59, 59), []),
     ]
     state = settled_state()

@@ -40,12 +40,19 @@ Rules, in exchange local time (Asia/Shanghai), on the calendar's business days:
   ``final_settlement_days`` values, oldest first, once every one of them is available and
   published; until then nothing is sent for it and a note says what it waits for.
 
+- **Night sessions** (``ProductSpec.night_session``, SHFE practice): the evening session of a
+  business day belongs to the next business day and is held only when
+  ``TradingCalendar.holds_night_session`` says so (not on the eve of a holiday). When a
+  contract's trading day starts at night, the opening call auction moves to the evening
+  (``pre_open`` from 20:55 for a 21:00 session) and the morning session opens without one. A
+  session that crosses midnight goes on into the small hours of the next calendar day (a
+  Saturday too). A contract trades in the night sessions that belong to its trading days
+  (first to last): the expiring contract has none on its last evening. The end of day ends
+  the day's sessions, not the evening's, which belongs to the next day. No evening before
+  the exchange's first day holds a session (its first trading day opens in the morning).
+
 Not scheduled:
 
-- **Night sessions** (``ProductSpec.night_session``): no contract is opened in the evening.
-  Scheduling them needs the rules of the trading day they belong to (the next business
-  day), ``TradingCalendar.holds_night_session``, the auction moved to 20:55, sessions that
-  run past midnight into a weekend day, and the expiring contract's last evening.
 - Contracts are the ones given: listing the months that start trading after the exchange's
   listing date (the roll onto the next contract month) is not part of the plan.
 - The margin-call deadline is not sent.
@@ -174,19 +181,65 @@ def target_phase(
     day: date,
     clock: time,
     times: CycleTimes = DEFAULT_TIMES,
+    *,
+    day_sessions: bool = True,
+    first_day: date | None = None,
 ) -> Phase:
-    """The phase the day-session schedule wants for ``contract`` at ``clock`` on ``day``."""
-    if not calendar.is_business_day(day):
+    """The phase the schedule wants for ``contract`` at ``clock`` on calendar day ``day``
+    (``day_sessions=False``: the day's sessions are over, only a night session may trade;
+    ``first_day``: the exchange's first day, no evening before it holds a session)."""
+    night = _night_phase(contract, calendar, day, clock, times, first_day)
+    if night is not None:
+        return night
+    if not day_sessions or not calendar.is_business_day(day):
         return Phase.CLOSED
     if not contract.first_trading_day <= day <= contract.last_trading_day:
         return Phase.CLOSED
     sessions = contract.product.sessions
     opening = sessions[0].start
-    if _shift(opening, -times.auction) <= clock < opening:
+    eve = calendar.previous_business_day(day)
+    opened_at_night = _night_held(contract, calendar, eve, first_day)
+    if not opened_at_night and _shift(opening, -times.auction) <= clock < opening:
         return Phase.PRE_OPEN
     if any(session.start <= clock < session.end for session in sessions):
         return Phase.CONTINUOUS
     return Phase.CLOSED
+
+
+def _night_held(
+    contract: ListedContract, calendar: TradingCalendar, evening: date, first_day: date | None
+) -> bool:
+    """Whether ``contract`` trades in a night session on the evening of ``evening``."""
+    if contract.product.night_session is None or not calendar.holds_night_session(evening):
+        return False
+    if first_day is not None and evening < first_day:
+        return False
+    trading_day = calendar.next_business_day(evening)
+    return contract.first_trading_day <= trading_day <= contract.last_trading_day
+
+
+def _night_phase(
+    contract: ListedContract,
+    calendar: TradingCalendar,
+    day: date,
+    clock: time,
+    times: CycleTimes,
+    first_day: date | None,
+) -> Phase | None:
+    """The phase of a night session at ``clock`` on ``day``, None outside night sessions."""
+    session = contract.product.night_session
+    if session is None:
+        return None
+    evening = clock >= _shift(session.start, -times.auction)
+    if evening and _night_held(contract, calendar, day, first_day):
+        if clock < session.start:
+            return Phase.PRE_OPEN  # the trading day's opening call auction, in the evening
+        if session.crosses_midnight or clock < session.end:
+            return Phase.CONTINUOUS
+    small_hours = session.crosses_midnight and clock < session.end
+    if small_hours and _night_held(contract, calendar, day - ONE_DAY, first_day):
+        return Phase.CONTINUOUS  # the evening before's session, after midnight
+    return None
 
 
 def end_of_day_days(
@@ -304,9 +357,15 @@ class _Planner:
             if symbol in self.delisted:
                 continue
             current = self.phase[symbol]
-            wanted = Phase.CLOSED
-            if not day_over:
-                wanted = target_phase(contract, self.calendar, day, clock, times)
+            wanted = target_phase(
+                contract,
+                self.calendar,
+                day,
+                clock,
+                times,
+                day_sessions=not day_over,
+                first_day=self.state.first_day,
+            )
             if current is wanted:
                 continue
             if current is Phase.HALTED:
