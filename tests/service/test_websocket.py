@@ -188,3 +188,27 @@ def test_unknown_channels_and_ops_are_refused_by_name(shared_exchange: Exchange)
         assert _next(socket, lambda m: m.get("id") == 3)["error"]["reason"] == (
             "insufficient_scope"
         )
+
+
+def test_orders_sent_back_to_back_are_sequenced_in_the_order_sent(
+    shared_exchange: Exchange, make_trader: MakeTrader, contract: Contract
+) -> None:
+    trader = make_trader()
+    with _socket(shared_exchange) as socket:
+        _auth(socket, trader)
+        for n in range(30):  # not waiting for answers: the socket pipelines them
+            order = {"symbol": contract.symbol, "side": "buy", "quantity": 1,
+                     "price": contract.price(-5 - n % 3), "client_order_id": f"p-{n}"}  # fmt: skip
+            _send(socket, {"op": "place_order", "id": n, **order})
+        _send(socket, {"op": "cancel_order", "id": 100, "client_order_id": "p-29"})
+        answers = {}
+        while len(answers) < 31:
+            message = _next(socket, lambda m: m.get("op") in ("result", "error"))
+            answers[message["id"]] = message
+        assert all(m["op"] == "result" for m in answers.values()), answers
+        order_ids = [answers[n]["order"]["order_id"] for n in range(30)]
+        assert order_ids == sorted(order_ids)  # sequenced in the order sent
+        assert answers[100]["order"]["client_order_id"] == "p-29"  # the cancel saw the order
+        _send(socket, {"op": "set", "id": 101, "cancel_on_disconnect": False})
+        _next(socket, lambda m: m.get("id") == 101)
+    assert len(trader.client.orders()) == 29

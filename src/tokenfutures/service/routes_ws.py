@@ -14,7 +14,9 @@ Connect to ``/v1/ws`` and send JSON messages:
 - after auth with the trade scope: ``{"op": "place_order", "id": R, ...order fields}``,
   ``{"op": "cancel_order", "id": R, "order_id": I}`` (or ``client_order_id``),
   ``{"op": "cancel_all", "id": R, "symbol": S}``; each answered by ``{"op": "result",
-  "id": R, ...}`` or ``{"op": "error", "id": R, "error": {...}}``;
+  "id": R, ...}`` or ``{"op": "error", "id": R, "error": {...}}``. New orders are
+  pipelined (up to 64 in flight per socket, sequenced in the order sent; answers may
+  interleave, match them by ``id``); a cancel waits for the orders sent before it;
 - ``{"op": "set", "cancel_on_disconnect": false}`` (on by default for a session that entered
   orders: when the socket closes, the account's orders are cancelled);
 - ``{"op": "ping"}`` answered by ``{"op": "pong"}``.
@@ -42,6 +44,7 @@ from tokenfutures.service.submit import submit
 
 router = APIRouter()
 MAX_MESSAGE = 16_384
+MAX_IN_FLIGHT = 64  # orders of one session sequenced at once; more wait to be read
 
 
 class Session:
@@ -53,6 +56,8 @@ class Session:
         self.cancel_on_disconnect = True
         self.subscriptions: list[tuple[dict[str, set[Subscriber]], str]] = []
         self.tasks: set[asyncio.Task[None]] = set()
+        self.in_flight: set[asyncio.Task[None]] = set()
+        self.slots = asyncio.Semaphore(MAX_IN_FLIGHT)
 
     def error(self, request_id: Any, reason: str, detail: str, field: str | None = None) -> None:
         error = {"reason": reason, "field": field, "detail": detail}
@@ -145,6 +150,28 @@ class Session:
         self.out.push({"op": "authenticated", "account": self.key.account,
                        "scopes": sorted(self.key.scopes)})  # fmt: skip
 
+    async def pipeline(self, message: dict[str, Any]) -> None:
+        """Start a new order without waiting for its outcome: the next message is read at once
+        (up to ``MAX_IN_FLIGHT`` orders at a time), so one socket fills the sequencer's batches.
+        Orders reach the sequencer in the order they were read: each task queues its command
+        before it first waits."""
+        await self.slots.acquire()
+        task = asyncio.ensure_future(self.trade(message))
+        self.in_flight.add(task)
+        task.add_done_callback(self._landed)
+
+    def _landed(self, task: asyncio.Task[None]) -> None:
+        self.in_flight.discard(task)
+        self.slots.release()
+        if not task.cancelled() and task.exception() is not None:
+            self.error(None, "internal", "the order could not be handled")
+
+    async def drain(self) -> None:
+        """Wait for the orders in flight: a cancel or cancel-all read after an order acts on
+        it, as it would had the order been answered first."""
+        if self.in_flight:
+            await asyncio.wait(list(self.in_flight))
+
     async def trade(self, message: dict[str, Any]) -> None:
         request_id = message.get("id")
         key = self.key
@@ -234,7 +261,10 @@ async def _dispatch(session: Session, message: dict[str, Any]) -> None:
         session.subscribe(message)
     elif op == "auth":
         session.authenticate(message)
-    elif op in ("place_order", "cancel_order", "cancel_all"):
+    elif op == "place_order":
+        await session.pipeline(message)
+    elif op in ("cancel_order", "cancel_all"):
+        await session.drain()
         await session.trade(message)
     elif op == "set" and isinstance(message.get("cancel_on_disconnect"), bool):
         session.cancel_on_disconnect = message["cancel_on_disconnect"]
@@ -258,6 +288,8 @@ async def websocket(socket: WebSocket) -> None:
     finally:
         for task in (writer, *session.tasks):
             task.cancel()
+        with contextlib.suppress(Exception):  # orders in flight first, then cancel them
+            await asyncio.wait_for(session.drain(), timeout=30)
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await writer
         session.leave()
