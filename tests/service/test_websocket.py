@@ -212,3 +212,21 @@ def test_orders_sent_back_to_back_are_sequenced_in_the_order_sent(
         _send(socket, {"op": "set", "id": 101, "cancel_on_disconnect": False})
         _next(socket, lambda m: m.get("id") == 101)
     assert len(trader.client.orders()) == 29
+
+
+def test_unsubscribe_stops_a_channel(
+    shared_exchange: Exchange, make_trader: MakeTrader, contract: Contract
+) -> None:
+    trader = make_trader()
+    symbol = contract.symbol
+    with _socket(shared_exchange) as socket:
+        _send(socket, {"op": "subscribe", "channels": [f"book:{symbol}", f"trades:{symbol}"]})
+        _next(socket, _channel("book"))
+        _send(socket, {"op": "unsubscribe", "id": 5, "channels": [f"book:{symbol}"]})
+        assert _next(socket, lambda m: m.get("id") == 5)["op"] == "unsubscribed"
+        trader.client.place_order(symbol, "buy", 1, contract.price(-1))
+        make_trader().client.place_order(symbol, "sell", 1, contract.price(-1))
+        trade = _next(socket, lambda m: m.get("channel") in ("book", "trades"))
+        assert trade["channel"] == "trades"  # no book message came before it
+        _send(socket, {"op": "ping", "id": 6})
+        assert _next(socket, lambda m: m.get("channel") == "book" or m.get("id") == 6)["id"] == 6

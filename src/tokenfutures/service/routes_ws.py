@@ -17,6 +17,8 @@ Connect to ``/v1/ws`` and send JSON messages:
   "id": R, ...}`` or ``{"op": "error", "id": R, "error": {...}}``. New orders are
   pipelined (up to 64 in flight per socket, sequenced in the order sent; answers may
   interleave, match them by ``id``); a cancel waits for the orders sent before it;
+- ``{"op": "unsubscribe", "channels": [...]}``: no more messages of those channels
+  (answered by ``{"op": "unsubscribed", ...}``; messages already queued still arrive);
 - ``{"op": "set", "cancel_on_disconnect": false}`` (on by default for a session that entered
   orders: when the socket closes, the account's orders are cancelled);
 - ``{"op": "ping"}`` answered by ``{"op": "pong"}``.
@@ -66,6 +68,25 @@ class Session:
     def _join(self, table: dict[str, set[Subscriber]], name: str) -> None:
         table.setdefault(name, set()).add(self.out)
         self.subscriptions.append((table, name))
+
+    def unsubscribe(self, message: dict[str, Any]) -> None:
+        channels = message.get("channels")
+        if not isinstance(channels, list) or not all(isinstance(c, str) for c in channels):
+            self.error(message.get("id"), "invalid_field", "a list of channel names", "channels")
+            return
+        tables = {"book": self.data.book_subscribers, "trades": self.data.trade_subscribers,
+                  "index": self.data.index_subscribers}  # fmt: skip
+        for channel in channels:
+            kind, _, name = channel.partition(":")
+            if channel == "orders" and self.key is not None:
+                table, name = self.data.account_subscribers, self.key.account
+            elif kind in tables:
+                table, name = tables[kind], name or kind
+            else:
+                continue
+            table.get(name, set()).discard(self.out)
+            self.subscriptions = [(t, n) for t, n in self.subscriptions if (t, n) != (table, name)]
+        self.out.push({"op": "unsubscribed", "id": message.get("id"), "channels": channels})
 
     def leave(self) -> None:
         for table, name in self.subscriptions:
@@ -259,6 +280,8 @@ async def _dispatch(session: Session, message: dict[str, Any]) -> None:
         session.out.push({"op": "pong", "id": message.get("id")})
     elif op == "subscribe":
         session.subscribe(message)
+    elif op == "unsubscribe":
+        session.unsubscribe(message)
     elif op == "auth":
         session.authenticate(message)
     elif op == "place_order":
