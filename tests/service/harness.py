@@ -82,6 +82,7 @@ class Exchange:
     last_start: Started | None = None
     _clients: list[Client] = field(default_factory=list)
     _log: Path | None = None
+    serve_args: tuple[str, ...] = ()  # more ``serve`` options, e.g. ("--query-rate", "1000")
 
     def __post_init__(self) -> None:
         self.db = self.root / "ex.db"
@@ -98,7 +99,7 @@ class Exchange:
         log = self.root / f"serve-{self.starts}.log"
         env = os.environ | {"PYTHONUNBUFFERED": "1"}
         env.pop("TOKENFUTURES_DB", None)
-        args = ["serve", "--sandbox", "--db", str(self.db), "--host", "127.0.0.1"]
+        args = ["serve", "--sandbox", "--db", str(self.db), "--host", "127.0.0.1", *self.serve_args]
         with log.open("wb") as out:
             proc = subprocess.Popen(
                 [*CLI, *args, "--port", str(port or free_port())],

@@ -80,6 +80,11 @@ ENDPOINTS = [
     Endpoint("GET", "/v1/book/{symbol}", None),
     Endpoint("GET", "/v1/trades/{symbol}", None),
     Endpoint("GET", "/v1/settlements", None),
+    Endpoint("GET", "/v1/tickers", None),
+    Endpoint("GET", "/v1/candles/{symbol}", None),
+    Endpoint("GET", "/v1/indices", None),
+    Endpoint("GET", "/v1/indices/{index}/history?days=5", None),
+    Endpoint("GET", "/v1/indices/{index}/fixings/{day}", None),
     Endpoint("GET", "/v1/orders", "read"),
     Endpoint("GET", "/v1/orders?status=all", "read"),
     Endpoint("GET", "/v1/orders/{order_id}", "read"),
@@ -163,7 +168,7 @@ def test_authorisation_matrix(
     owner = principal.owner.client
     live = None
     path = endpoint.path.replace("{symbol}", principal.contract.symbol)
-    path = path.replace("{day}", "2026-01-05")
+    path = path.replace("{day}", "2026-01-05").replace("{index}", "TKN-OPEN")
     if "{order_id}" in path or "{client_order_id}" in path:
         live = owner.place_order(**_new_order(principal))
         path = path.replace("{order_id}", str(live["order_id"]))

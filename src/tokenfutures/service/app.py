@@ -4,18 +4,26 @@ Every write goes through the sequencer and is answered only once it is durable. 
 routes need an API key with an HMAC-SHA256 signature (``service/auth.py``); each reads or
 changes only the key's own account (another account's order id is simply not found).
 Errors are JSON ``{"error": {"reason", "field", "detail"}}`` with a 4xx status; a refused
-command changes nothing. OpenAPI is published at ``/docs`` and ``/openapi.json``.
+command changes nothing. OpenAPI is published at ``/docs`` and ``/openapi.json``, every
+operation with that error body as its documented ``4XX`` answer.
+
+Every answer, even to a request no route serves or a body that is not text, has that shape:
+an unknown path is ``404 not_found``, a wrong method ``405 method_not_allowed``, a body that
+is not UTF-8 JSON ``422 invalid_field``; a stopped sequencer is ``503 unavailable``, and a bug
+is ``500 internal`` (its traceback goes to the server's log, not to the client).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from tokenfutures.service import (
     routes_admin,
@@ -25,11 +33,78 @@ from tokenfutures.service import (
     routes_web,
     routes_ws,
 )
-from tokenfutures.service.context import ApiError, Service
+from tokenfutures.service.context import ApiError, ErrorBody, Service
 from tokenfutures.service.daily_cycle import DailyCycle
 from tokenfutures.service.index_board import IndexBoard
 from tokenfutures.service.market_data import MarketData
 from tokenfutures.service.market_stats import MarketStats
+from tokenfutures.service.sequencer import SequencerStopped
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorBody, "description": "Refused: the reason, the field and the rule"}
+}
+
+
+def error_response(
+    status: int,
+    reason: str,
+    detail: str,
+    field: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body = {"error": {"reason": reason, "field": field, "detail": detail}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def http_error_response(error: HTTPException) -> JSONResponse:
+    """The framework's own refusals (no route, wrong method, unreadable body) as API errors."""
+    if error.status_code == 400 and error.__cause__ is not None:
+        # the body could not be parsed (not UTF-8, an integer of thousands of digits, absurd
+        # nesting): the same answer as any other body that is not JSON
+        detail = f"the body is not UTF-8 JSON: {error.__cause__}"[:300]
+        return error_response(422, "invalid_field", detail)
+    try:
+        phrase = HTTPStatus(error.status_code).phrase
+    except ValueError:  # a status without a standard name
+        phrase = "HTTP error"
+    reason = phrase.lower().replace(" ", "_").replace("-", "_")
+    return error_response(error.status_code, reason, str(error.detail), None, error.headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every refusal and failure answered as ``{"error": {"reason", "field", "detail"}}``."""
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, error: ApiError) -> JSONResponse:
+        return error_response(error.status, error.reason, error.detail, error.field, error.headers)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, error: HTTPException) -> JSONResponse:
+        return http_error_response(error)
+
+    @app.exception_handler(SequencerStopped)
+    async def stopped(_: Request, error: SequencerStopped) -> JSONResponse:
+        return error_response(503, "unavailable", f"not accepting commands: {error}")
+
+    @app.exception_handler(Exception)
+    async def internal(_: Request, error: Exception) -> JSONResponse:
+        # a bug: the server logs the traceback; the client gets JSON, not a text page
+        return error_response(500, "internal", f"internal error ({type(error).__name__})")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        first: dict[str, Any] = error.errors()[0] if error.errors() else {}
+        location = [str(part) for part in first.get("loc", ()) if part != "body"]
+        if first.get("type") == "json_invalid":
+            location = []  # the location is a character offset, not a field
+        body = {
+            "error": {
+                "reason": "invalid_field",
+                "field": ".".join(location) or None,
+                "detail": str(first.get("msg", "invalid request")),
+            }
+        }
+        return JSONResponse(body, status_code=422)
 
 
 def create_app(
@@ -52,6 +127,7 @@ def create_app(
         description="Exchange for futures on AI tokens and GPU compute.",
         version="1",
         lifespan=lifespan,
+        responses=ERROR_RESPONSES,
     )
     app.state.service = service
     app.state.market_data = market_data = MarketData(service.sequencer)
@@ -62,25 +138,7 @@ def create_app(
     service.sequencer.listeners.append(lambda _seq, events: stats.apply(events))
     app.state.market_stats = stats
 
-    @app.exception_handler(ApiError)
-    async def api_error(_: Request, error: ApiError) -> JSONResponse:
-        body = {"error": {"reason": error.reason, "field": error.field, "detail": error.detail}}
-        return JSONResponse(body, status_code=error.status, headers=error.headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
-        first: dict[str, Any] = error.errors()[0] if error.errors() else {}
-        location = [str(part) for part in first.get("loc", ()) if part != "body"]
-        if first.get("type") == "json_invalid":
-            location = []  # the location is a character offset, not a field
-        body = {
-            "error": {
-                "reason": "invalid_field",
-                "field": ".".join(location) or None,
-                "detail": str(first.get("msg", "invalid request")),
-            }
-        }
-        return JSONResponse(body, status_code=422)
+    install_error_handlers(app)
 
     @app.middleware("http")
     async def allowance(request: Request, call_next: Any) -> Any:

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 from fastapi import Request
+from pydantic import BaseModel
 
 from tokenfutures.service.auth import AuthError, authenticate
 from tokenfutures.service.keys import ApiKey, ApiKeyStore
@@ -21,6 +22,18 @@ class ApiError(Exception):
         super().__init__(detail)
         self.status, self.reason, self.detail, self.field = status, reason, detail, field
         self.headers: dict[str, str] = {}
+
+
+class ErrorDetail(BaseModel):
+    reason: str
+    field: str | None
+    detail: str
+
+
+class ErrorBody(BaseModel):
+    """The body of every refusal, as published in the OpenAPI schema."""
+
+    error: ErrorDetail
 
 
 class Service:
