@@ -205,6 +205,11 @@ class Client:
         result: list[dict[str, Any]] = self.request("GET", "/v1/positions")
         return result
 
+    def whoami(self) -> dict[str, Any]:
+        """The key's account and scopes."""
+        result: dict[str, Any] = self.request("GET", "/v1/whoami")
+        return result
+
     def balances(self) -> dict[str, Any]:
         result: dict[str, Any] = self.request("GET", "/v1/balances")
         return result

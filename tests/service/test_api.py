@@ -417,3 +417,12 @@ def test_concurrent_sign_ups_for_one_name_get_one_account_and_409s(
     assert sorted(r.status_code for r in responses) == [201] + [409] * 7, [
         r.text for r in responses
     ]
+
+
+def test_whoami_names_the_key_s_account_and_scopes(make_trader: MakeTrader) -> None:
+    trader = make_trader()
+    assert trader.client.whoami() == {
+        "account": trader.account,
+        "key": trader.key,
+        "scopes": ["read", "trade"],
+    }

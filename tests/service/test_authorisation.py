@@ -92,6 +92,7 @@ ENDPOINTS = [
     Endpoint("GET", "/v1/fills?limit=5", "read"),
     Endpoint("GET", "/v1/positions", "read"),
     Endpoint("GET", "/v1/balances", "read"),
+    Endpoint("GET", "/v1/whoami", "read"),
     Endpoint("GET", "/v1/statements/{day}", "read", allowed=frozenset({404})),  # none that day
     Endpoint("POST", "/v1/orders", "trade", _new_order),
     Endpoint("PATCH", "/v1/orders/{order_id}", "trade", lambda p: {"quantity": 2}),

@@ -91,3 +91,14 @@ def test_every_operation_documents_the_error_body(shared_exchange: Exchange) -> 
                 undocumented.append(f"{method.upper()} {path}")
             assert "422" not in operation["responses"], f"{method} {path}"
     assert not undocumented
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(shared_exchange: Exchange) -> None:
+    response = httpx.post(
+        shared_exchange.url + "/v1/sandbox/accounts",
+        content=b"{" + b" " * 70_000 + b"}",
+        headers={"content-type": "application/json"},
+        timeout=10,
+    )
+    assert response.status_code == 413
+    assert error_of(response)["reason"] == "body_too_large"

@@ -40,6 +40,7 @@ from tokenfutures.service.market_data import MarketData
 from tokenfutures.service.market_stats import MarketStats
 from tokenfutures.service.sequencer import SequencerStopped
 
+MAX_BODY = 65_536  # bytes: an order is a few hundred; admin commands a few thousand
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     "4XX": {"model": ErrorBody, "description": "Refused: the reason, the field and the rule"}
 }
@@ -139,6 +140,16 @@ def create_app(
     app.state.market_stats = stats
 
     install_error_handlers(app)
+
+    @app.middleware("http")
+    async def body_limit(request: Request, call_next: Any) -> Any:
+        length = request.headers.get("content-length", "0")
+        if "transfer-encoding" in request.headers and "content-length" not in request.headers:
+            return error_response(411, "length_required", "send the body with a Content-Length")
+        if not length.isdigit() or int(length) > MAX_BODY:
+            detail = f"a request body is at most {MAX_BODY} bytes, with its Content-Length"
+            return error_response(413, "body_too_large", detail)
+        return await call_next(request)
 
     @app.middleware("http")
     async def allowance(request: Request, call_next: Any) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from fractions import Fraction
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -117,7 +118,8 @@ async def cycle_step(request: Request, body: CycleBody) -> dict[str, Any]:
 
 @router.get("/admin/accounts")
 async def accounts(request: Request) -> list[dict[str, Any]]:
-    """Every account with cash, equity, margin and open margin call, most at risk first."""
+    """Every account with cash, equity, margin and open margin call, most at risk first:
+    margin calls, then the smallest headroom over maintenance margin relative to it."""
     service = service_of(request)
     await service.caller(request, "admin")
     house, money = service.sequencer.house, service.sequencer.codec.money_text
@@ -126,9 +128,17 @@ async def accounts(request: Request) -> list[dict[str, Any]]:
         required = house.requirement(name)
         equity = house.equity(name)
         known = house.accounts.get(name)
+        headroom = equity - required.maintenance
         rows.append(
             (
-                equity - required.maintenance,
+                # margin calls first, then the least headroom per unit of margin; accounts
+                # with no margin requirement last
+                (
+                    name not in house.margin_calls,
+                    required.maintenance == 0,
+                    Fraction(headroom, required.maintenance or 1),
+                    name,
+                ),
                 {
                     "account": name,
                     "member": None if known is None else known.member,
@@ -144,7 +154,7 @@ async def accounts(request: Request) -> list[dict[str, Any]]:
                 },
             )
         )
-    return [row for _, row in sorted(rows, key=lambda r: (r[0], r[1]["account"]))]
+    return [row for _, row in sorted(rows, key=lambda r: r[0])]
 
 
 @router.post("/sandbox/accounts", status_code=201)

@@ -11,6 +11,7 @@ original order (or the original refusal); it never places a second one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -22,7 +23,7 @@ from tokenfutures.engine.statement_report import statement_json
 from tokenfutures.service.context import ApiError, Service, service_of
 from tokenfutures.service.formats import fill_json, order_json
 from tokenfutures.service.keys import ApiKey
-from tokenfutures.service.sequencer import Outcome
+from tokenfutures.service.sequencer import Outcome, SequencerStopped
 from tokenfutures.service.submit import refused, submit
 from tokenfutures.service.views import OrderRecord
 
@@ -211,16 +212,30 @@ async def cancel_all_after(request: Request, body: CancelAllAfterBody) -> dict[s
     if body.timeout_ms == 0:
         return {"armed": False}
     loop = asyncio.get_running_loop()
+    firing: set[asyncio.Task[None]] = request.app.state.__dict__.setdefault("deadman_tasks", set())
+
+    async def cancel_everything() -> None:
+        with contextlib.suppress(SequencerStopped):  # stopped: nothing more is acknowledged
+            await service.sequencer.submit({"type": "cancel_all", "account": key.account})
 
     def fire() -> None:
         timers.pop(key.account, None)
-        loop.create_task(service.sequencer.submit({"type": "cancel_all", "account": key.account}))
+        task = loop.create_task(cancel_everything())
+        firing.add(task)
+        task.add_done_callback(firing.discard)
 
     timers[key.account] = loop.call_later(body.timeout_ms / 1000, fire)
     return {"armed": True, "timeout_ms": body.timeout_ms}
 
 
 # --- the account's own data ----------------------------------------------------------------
+
+
+@router.get("/whoami")
+async def whoami(request: Request) -> dict[str, Any]:
+    """The signing key's account and scopes (what a page shows after signing in)."""
+    key = await service_of(request).caller(request, "read")
+    return {"account": key.account, "key": key.key, "scopes": sorted(key.scopes)}
 
 
 @router.get("/orders")
