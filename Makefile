@@ -32,7 +32,7 @@ install: $(COMPILED)
 compile: $(COMPILED)
 
 run: $(COMPILED)
-	$(BIN)/tokenfutures demo
+	$(BIN)/tokenfutures serve --demo
 
 test: $(COMPILED)
 	$(BIN)/python -m pytest

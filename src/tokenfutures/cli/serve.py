@@ -1,11 +1,23 @@
-"""`tokenfutures serve` and `tokenfutures replay`: the exchange as a service, and its journal."""
+"""`tokenfutures serve` and `tokenfutures replay`: the exchange as a service, and its journal.
+
+``serve --demo`` is the live demo market (docs/demo.md): the same exchange in sandbox mode on
+its own database, with reference prices from today's index fixings and bots trading through
+the API in a process of their own (``tokenfutures.demo``), started once the server listens and
+stopped before it closes.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
-from datetime import datetime
+import signal
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
@@ -20,13 +32,22 @@ from tokenfutures.service.config import (
 from tokenfutures.service.journal import Journal
 from tokenfutures.service.sequencer import Sequencer, market_for_journal
 
+if TYPE_CHECKING:
+    import uvicorn
+
+    from tokenfutures.demo.session import DemoSession
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+DEMO_DB = Path("data") / "demo.db"
+DEFAULT_FIXINGS = Path("data") / "fixings.jsonl"
+DEMO_FIXINGS = Path("data") / "demo-fixings.jsonl"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 DbOption = Annotated[
     str | None,
     typer.Option(
         "--db",
         help="sqlite:///PATH, a file path or postgresql://USER@HOST:PORT/DB "
-        "(default: data/exchange.db).",
+        "(default: data/exchange.db; serve --demo: data/demo.db).",
     ),
 ]
 
@@ -47,12 +68,84 @@ def _open(db: str | None, *, writer: bool) -> tuple[Journal, Sequencer]:
     return journal, sequencer
 
 
+def _server(app: Any, host: str, port: int, demo: DemoSession | None) -> uvicorn.Server:
+    """uvicorn's server with two changes: the demo (if any) starts once the server listens and
+    stops before the server closes (so its bots cancel their orders through the API), and
+    SIGINT/SIGTERM end the process with status 0 after the graceful shutdown (uvicorn would
+    raise the signal again once done, and Python print a traceback for SIGINT)."""
+    import uvicorn
+
+    from tokenfutures.demo.session import DemoError
+
+    class Server(uvicorn.Server):
+        def capture_signals(self) -> contextlib._GeneratorContextManager[None, None, None]:
+            return _stop_signals(self.handle_exit)
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if demo is None or not self.started or self.should_exit:
+                return
+            try:
+                await demo.start(f"http://{_client_host(host)}:{_bound_port(self, port)}")
+            except DemoError as error:
+                typer.echo(f"demo: {error}", err=True)
+                self.should_exit = True
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            if demo is not None:
+                await demo.stop()
+            await super().shutdown(sockets)
+
+    return Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+
+
+@contextlib.contextmanager
+def _stop_signals(handler: Callable[[int, FrameType | None], None]) -> Iterator[None]:
+    """``handler`` for SIGINT and SIGTERM while inside (signals reach the main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, earlier in previous.items():
+            signal.signal(sig, earlier)
+
+
+def _bound_port(server: uvicorn.Server, asked: int) -> int:
+    """The port the server listens on (``asked``, unless that was 0: any free port)."""
+    for listening in server.servers:
+        for sock in listening.sockets:
+            bound: int = sock.getsockname()[1]
+            return bound
+    return asked
+
+
+def _client_host(host: str) -> str:
+    """Where a local client reaches a server bound to ``host``."""
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
 def serve(
     db: DbOption = None,
     host: Annotated[str, typer.Option("--host", help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8000,
     sandbox: Annotated[
         bool, typer.Option("--sandbox", help="New accounts get a free test balance.")
+    ] = False,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="A live demo market: --sandbox, the db data/demo.db unless --db is given, "
+            "reference prices from today's index fixings and bots trading through the API "
+            "(docs/demo.md).",
+        ),
     ] = False,
     order_rate: Annotated[
         float, typer.Option("--order-rate", min=1, help="Orders per second per key (burst 2x).")
@@ -68,16 +161,25 @@ def serve(
         ),
     ] = False,
     fixings: Annotated[
-        Path, typer.Option("--fixings", help="Published fixings journal of the daily cycle.")
-    ] = Path("data/fixings.jsonl"),
+        Path | None,
+        typer.Option(
+            "--fixings",
+            help="Published fixings journal (default: data/fixings.jsonl; "
+            "data/demo-fixings.jsonl with --demo).",
+        ),
+    ] = None,
 ) -> None:
     """Run the exchange: recover from the journal, then serve the API (OpenAPI at /docs)."""
-    import uvicorn
-
+    from tokenfutures.adapters.fixing_journal import FixingJournal
     from tokenfutures.service.app import create_app
     from tokenfutures.service.context import Service
+    from tokenfutures.service.index_board import IndexBoard
     from tokenfutures.service.ratelimit import RateLimiter
 
+    if demo:
+        sandbox = True
+        db = db or str(DEMO_DB)
+    fixings_path = fixings or (DEMO_FIXINGS if demo else DEFAULT_FIXINGS)
     journal, sequencer = _open(db, writer=True)
     replayed = sequencer.recover()
     typer.echo(
@@ -92,11 +194,21 @@ def serve(
     if daily_cycle:
         from tokenfutures.service.daily_cycle import DailyCycle
 
-        cycle = DailyCycle.for_sequencer(sequencer, fixings_journal=fixings)
-    app = create_app(Service(sequencer, keys, sandbox=sandbox, limiter=limiter), cycle)
+        cycle = DailyCycle.for_sequencer(sequencer, fixings_journal=fixings_path)
+    board = None
+    if demo or daily_cycle:  # the fixings the exchange uses are the ones its web page shows
+        board = IndexBoard(journal=FixingJournal(fixings_path))
+    service = Service(sequencer, keys, sandbox=sandbox, limiter=limiter)
+    app = create_app(service, cycle, board)
+    session = None
+    if demo:
+        from tokenfutures.demo.session import DemoSession
+
+        today = datetime.now(UTC).date()  # index fixings are of UTC days
+        session = DemoSession(sequencer, keys, fixings_path, today, echo=typer.echo)
     typer.echo(f"tokenfutures on http://{host}:{port} (API docs at /docs)")
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        _server(app, host, port, session).run()
     finally:
         keys.close()
         journal.close()
