@@ -107,6 +107,7 @@ ENDPOINTS = [
     Endpoint("POST", "/v1/orders/cancel-all", "trade", lambda p: {"symbol": p.contract.symbol}),
     Endpoint("POST", "/v1/cancel-all-after", "trade", lambda p: {"timeout_ms": 0}),
     Endpoint("GET", "/v1/admin/accounts", "admin"),
+    Endpoint("POST", "/v1/admin/snapshot", "admin"),
     Endpoint(
         "POST",
         "/v1/admin/commands",

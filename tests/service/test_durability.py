@@ -114,6 +114,27 @@ def test_restart_recovers_the_same_state(exchange: Exchange) -> None:
     assert _without_seq(_views([alice, bob], listed, exchange)) == _without_seq(after)
 
 
+def test_restart_from_a_snapshot_equals_the_full_replay(exchange: Exchange) -> None:
+    listed = contracts(exchange.url)[:1]
+    (c,) = listed
+    traders = [exchange.account(), exchange.account()]
+    admin_key = exchange.create_key(traders[0].account, "admin")
+    admin = exchange.client(admin_key["key"], admin_key["secret"])
+    for i in range(6):
+        traders[i % 2].client.place_order(c.symbol, "buy", 2, c.price(-(i % 3)))
+        traders[(i + 1) % 2].client.place_order(c.symbol, "sell", 1, c.price(-2))
+    taken = admin.request("POST", "/v1/admin/snapshot")
+    traders[0].client.place_order(c.symbol, "sell", 3, c.price(2))  # after the snapshot
+    before = _views(traders, listed, exchange)
+    assert exchange.stop() in GRACEFUL
+    full = exchange.replay()  # the whole journal, from the first command
+    started = exchange.start()
+    assert f"the snapshot at {taken['seq']} restored" in exchange.log_text()
+    assert started.commands == full["commands"] - taken["seq"]
+    assert started.state_hash == full["state_hash"]
+    assert _views(_reconnect(exchange, traders), listed, exchange) == before
+
+
 def test_a_second_writer_on_the_same_journal_is_refused(exchange: Exchange) -> None:
     trader = exchange.account()
     seq = exchange.journal_last_seq()

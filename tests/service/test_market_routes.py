@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import httpx
 
-from .harness import Contract, Exchange, Trader, error_of
+from .harness import Contract, Exchange, Trader, contracts, error_of
 
 MakeTrader = Callable[[], Trader]
 
@@ -108,3 +108,18 @@ def test_candles_of_an_unknown_contract_or_interval_are_refused(
     odd = _get(shared_exchange, f"/v1/candles/{contract.symbol}?interval=61")
     assert odd.status_code == 422
     assert error_of(odd)["field"] == "query.interval"
+
+
+def test_candles_and_the_day_s_figures_survive_a_restart(exchange: Exchange) -> None:
+    buyer, seller = exchange.account().client, exchange.account().client
+    listed = contracts(exchange.url)[0]
+    buyer.place_order(listed.symbol, "buy", 2, listed.price(1))
+    seller.place_order(listed.symbol, "sell", 2, listed.price(1))
+    before = _get(exchange, f"/v1/candles/{listed.symbol}").json()
+    ticker = {t["symbol"]: t for t in _get(exchange, "/v1/tickers").json()}[listed.symbol]
+    exchange.stop()
+    exchange.start()
+    assert _get(exchange, f"/v1/candles/{listed.symbol}").json() == before
+    again = {t["symbol"]: t for t in _get(exchange, "/v1/tickers").json()}[listed.symbol]
+    assert again == ticker
+    assert again["volume"] == 2

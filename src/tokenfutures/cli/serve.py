@@ -30,7 +30,7 @@ from tokenfutures.service.config import (
     open_key_store,
 )
 from tokenfutures.service.journal import Journal
-from tokenfutures.service.sequencer import Sequencer, market_for_journal
+from tokenfutures.service.sequencer import SNAPSHOT_EVERY, Sequencer, market_for_journal
 
 if TYPE_CHECKING:
     import uvicorn
@@ -52,7 +52,9 @@ DbOption = Annotated[
 ]
 
 
-def _open(db: str | None, *, writer: bool) -> tuple[Journal, Sequencer]:
+def _open(
+    db: str | None, *, writer: bool, snapshot_every: int | None = None
+) -> tuple[Journal, Sequencer]:
     try:
         where = database(db)
     except DatabaseUrlError as error:
@@ -64,8 +66,8 @@ def _open(db: str | None, *, writer: bool) -> tuple[Journal, Sequencer]:
     except DatabaseOpenError as error:
         raise typer.BadParameter(str(error), param_hint="--db") from None
     today = datetime.now(SHANGHAI).date()
-    sequencer = Sequencer(journal, market_for_journal(journal, today))
-    return journal, sequencer
+    market = market_for_journal(journal, today)
+    return journal, Sequencer(journal, market, snapshot_every=snapshot_every)
 
 
 def _server(app: Any, host: str, port: int, demo: DemoSession | None) -> uvicorn.Server:
@@ -168,6 +170,15 @@ def serve(
             "data/demo-fixings.jsonl with --demo).",
         ),
     ] = None,
+    snapshot_every: Annotated[
+        int,
+        typer.Option(
+            "--snapshot-every",
+            min=0,
+            help="Take a snapshot of the state every N commands (0: never); "
+            "recovery starts from the latest.",
+        ),
+    ] = SNAPSHOT_EVERY,
 ) -> None:
     """Run the exchange: recover from the journal, then serve the API (OpenAPI at /docs)."""
     from tokenfutures.adapters.fixing_journal import FixingJournal
@@ -180,8 +191,12 @@ def serve(
         sandbox = True
         db = db or str(DEMO_DB)
     fixings_path = fixings or (DEMO_FIXINGS if demo else DEFAULT_FIXINGS)
-    journal, sequencer = _open(db, writer=True)
+    journal, sequencer = _open(db, writer=True, snapshot_every=snapshot_every or None)
     replayed = sequencer.recover()
+    if sequencer.recovered_from is not None:
+        typer.echo(
+            f"journal {journal.location}: the snapshot at {sequencer.recovered_from} restored"
+        )
     typer.echo(
         f"journal {journal.location}: {replayed} commands replayed, "
         f"state hash {sequencer.house.state_hash()}"
@@ -217,14 +232,23 @@ def serve(
 def replay(
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    from_snapshot: Annotated[
+        bool,
+        typer.Option(
+            "--from-snapshot",
+            help="Start from the latest snapshot (by default every command is replayed from "
+            "the first: an audit of the journal).",
+        ),
+    ] = False,
 ) -> None:
     """Rebuild the state from the journal alone and print its state hash."""
     journal, sequencer = _open(db, writer=False)
     try:
-        count = sequencer.recover()
+        count = sequencer.recover(use_snapshot=from_snapshot)
         house = sequencer.house
         result = {
             "db": journal.location,
+            "snapshot": sequencer.recovered_from,
             "commands": count,
             "last_seq": sequencer.last_seq,
             "state_hash": house.state_hash(),
@@ -235,6 +259,8 @@ def replay(
     if as_json:
         typer.echo(json.dumps(result, indent=2))
     else:
+        if result["snapshot"] is not None:
+            typer.echo(f"the snapshot at {result['snapshot']} restored")
         typer.echo(
             f"{result['commands']} commands replayed from {result['db']}\n"
             f"state hash {result['state_hash']}\nmoney conserved "

@@ -37,7 +37,6 @@ from tokenfutures.service.context import ApiError, ErrorBody, Service
 from tokenfutures.service.daily_cycle import DailyCycle
 from tokenfutures.service.index_board import IndexBoard
 from tokenfutures.service.market_data import MarketData
-from tokenfutures.service.market_stats import MarketStats
 from tokenfutures.service.sequencer import SequencerStopped
 
 MAX_BODY = 65_536  # bytes: an order is a few hundred; admin commands a few thousand
@@ -135,9 +134,7 @@ def create_app(
     app.state.daily_cycle = cycle
     app.state.index_board = board = index_board if index_board is not None else IndexBoard()
     board.on_publish(market_data.on_fixings)
-    stats = MarketStats()
-    service.sequencer.listeners.append(lambda _seq, events: stats.apply(events))
-    app.state.market_stats = stats
+    app.state.market_stats = service.sequencer.stats
 
     install_error_handlers(app)
 

@@ -7,6 +7,11 @@ reads them, with the ``ts`` the sequencer stamped, so a replay gives the same st
 
 One writer: opening a journal for writing takes an exclusive lock on ``<db>.lock``; a second
 writer fails at once instead of interleaving its commands.
+
+Snapshots (``tokenfutures.engine.snapshot``) are kept beside the commands, in the
+``snapshots`` table: the journal position a snapshot was taken at, the state hash it
+recorded, when it was written, and its compressed body. Only the latest
+:data:`KEEP_SNAPSHOTS` are kept; recovery uses the latest.
 """
 
 from __future__ import annotations
@@ -21,7 +26,14 @@ from typing import Protocol
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS commands (seq INTEGER PRIMARY KEY, line TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS snapshots ("
+    " seq INTEGER PRIMARY KEY,"
+    " state_hash TEXT NOT NULL,"
+    " taken_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),"
+    " body BLOB NOT NULL)",
 )
+KEEP_SNAPSHOTS = 3  # the latest snapshots kept; older ones are deleted as new ones are written
+StoredSnapshot = tuple[int, str, bytes]  # (seq, state_hash, compressed body)
 
 
 class JournalLockedError(RuntimeError):
@@ -42,6 +54,15 @@ class Journal(Protocol):
     def read(self, after: int = 0) -> Iterator[tuple[int, str]]: ...
     def get_meta(self, key: str) -> str | None: ...
     def set_meta(self, key: str, value: str) -> None: ...
+
+    def write_snapshot(self, seq: int, state_hash: str, body: bytes) -> None:
+        """Store a snapshot taken after command ``seq`` (which must be journaled)."""
+        ...
+
+    def latest_snapshot(self, at_most_seq: int) -> StoredSnapshot | None:
+        """The snapshot with the highest position not after ``at_most_seq``, if any."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -101,11 +122,49 @@ class SqliteJournal:
             (key, value),
         )
 
+    def write_snapshot(self, seq: int, state_hash: str, body: bytes) -> None:
+        """Store a snapshot (replacing one at the same position) and delete all but the latest
+        :data:`KEEP_SNAPSHOTS`, in one transaction; only the writer may."""
+        if self._lock_fd is None:
+            raise JournalLockedError(f"{self.path} was opened read-only")
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            check_snapshot_position(seq, self.last_seq())
+            db.execute(
+                "INSERT INTO snapshots (seq, state_hash, body) VALUES (?, ?, ?) "
+                "ON CONFLICT(seq) DO UPDATE SET state_hash = excluded.state_hash,"
+                " body = excluded.body, taken_at = excluded.taken_at",
+                (seq, state_hash, body),
+            )
+            db.execute(
+                "DELETE FROM snapshots WHERE seq NOT IN"
+                " (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT ?)",
+                (KEEP_SNAPSHOTS,),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def latest_snapshot(self, at_most_seq: int) -> StoredSnapshot | None:
+        row = self._db.execute(
+            "SELECT seq, state_hash, body FROM snapshots WHERE seq <= ? ORDER BY seq DESC LIMIT 1",
+            (at_most_seq,),
+        ).fetchone()
+        return None if row is None else (int(row[0]), str(row[1]), bytes(row[2]))
+
     def close(self) -> None:
         self._db.close()
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
+
+
+def check_snapshot_position(seq: int, last_seq: int) -> None:
+    """A snapshot is taken after a journaled command: ``0 < seq <= last_seq``."""
+    if not 0 < seq <= last_seq:
+        raise ValueError(f"a snapshot at {seq} is outside the journal (1 to {last_seq})")
 
 
 def _take_lock(path: Path) -> int:

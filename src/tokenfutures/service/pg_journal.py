@@ -11,6 +11,9 @@
   ``append`` of the stale writer fails (its connection is gone, it never reconnects), so a
   new writer can take over without two writers ever interleaving. A reader takes no lock and
   may not ``append``.
+- **Snapshots** are kept in ``journal_snapshots`` (position, recorded state hash, when it
+  was written, compressed body); writing one is fenced like ``append`` and keeps only the
+  latest :data:`KEEP_SNAPSHOTS`.
 - The schema is created if missing by numbered migrations (:data:`MIGRATIONS`), applied in
   order, each in the same transaction as its row in ``schema_migrations``, under a
   transaction-level advisory lock so that two processes starting at once do not race. The
@@ -29,7 +32,12 @@ from typing import Any
 import psycopg
 from psycopg import conninfo
 
-from tokenfutures.service.journal import JournalLockedError
+from tokenfutures.service.journal import (
+    KEEP_SNAPSHOTS,
+    JournalLockedError,
+    StoredSnapshot,
+    check_snapshot_position,
+)
 
 WRITER_LOCK = 0x7466_6A6F_7572_6E6C  # "tfjournl": the single journal writer's session lock
 MIGRATION_LOCK = 0x7466_6D69_6772_6174  # "tfmigrat": held while the schema is migrated
@@ -60,6 +68,17 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             "CREATE INDEX api_keys_account ON api_keys (account)",
             # the table holds credentials: nobody but its owner (and superusers) may read it
             "REVOKE ALL ON api_keys FROM PUBLIC",
+        ),
+    ),
+    (
+        3,
+        "snapshots",
+        (
+            "CREATE TABLE journal_snapshots ("
+            " seq bigint PRIMARY KEY,"
+            " state_hash text NOT NULL,"
+            " taken_at timestamptz NOT NULL DEFAULT now(),"
+            " body bytea NOT NULL)",
         ),
     ),
 )
@@ -233,6 +252,34 @@ class PostgresJournal:
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+    def write_snapshot(self, seq: int, state_hash: str, body: bytes) -> None:
+        """Store a snapshot (replacing one at the same position) and delete all but the latest
+        :data:`KEEP_SNAPSHOTS`, in one transaction; only the writer may (fenced as ``append``)."""
+        if not self.writer:
+            raise JournalLockedError(f"{self.location} was opened read-only")
+        with self._lock, self._conn.transaction():
+            check_snapshot_position(seq, self._last_seq())
+            self._conn.execute(
+                "INSERT INTO journal_snapshots (seq, state_hash, body) VALUES (%s, %s, %s)"
+                " ON CONFLICT (seq) DO UPDATE SET state_hash = excluded.state_hash,"
+                " body = excluded.body, taken_at = excluded.taken_at",
+                (seq, state_hash, body),
+            )
+            self._conn.execute(
+                "DELETE FROM journal_snapshots WHERE seq NOT IN"
+                " (SELECT seq FROM journal_snapshots ORDER BY seq DESC LIMIT %s)",
+                (KEEP_SNAPSHOTS,),
+            )
+
+    def latest_snapshot(self, at_most_seq: int) -> StoredSnapshot | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT seq, state_hash, body FROM journal_snapshots WHERE seq <= %s"
+                " ORDER BY seq DESC LIMIT 1",
+                (at_most_seq,),
+            ).fetchone()
+        return None if row is None else (int(row[0]), str(row[1]), bytes(row[2]))
 
     def close(self) -> None:
         """Close the connection, which releases the writer's lock (idempotent)."""

@@ -116,6 +116,20 @@ async def cycle_step(request: Request, body: CycleBody) -> dict[str, Any]:
     return {"outcomes": [{"seq": o.seq, "events": o.events} for o in outcomes]}
 
 
+@router.post("/admin/snapshot")
+async def snapshot_now(request: Request) -> dict[str, Any]:
+    """Take a snapshot of the whole state now; recovery starts from the latest one."""
+    service = service_of(request)
+    await service.caller(request, "admin", "orders")
+    try:
+        seq, state_hash = await service.sequencer.take_snapshot()
+    except SequencerStopped as error:
+        raise ApiError(503, "unavailable", str(error)) from None
+    except ValueError as error:  # nothing journaled yet
+        raise ApiError(409, "nothing_to_snapshot", str(error)) from None
+    return {"seq": seq, "state_hash": state_hash}
+
+
 @router.get("/admin/accounts")
 async def accounts(request: Request) -> list[dict[str, Any]]:
     """Every account with cash, equity, margin and open margin call, most at risk first:

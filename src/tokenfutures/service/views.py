@@ -21,6 +21,15 @@ from tokenfutures.domain.events import (
     OrderExpired,
     TradeExecuted,
 )
+from tokenfutures.engine.snapshot_values import (
+    integer,
+    optional_integer,
+    optional_text,
+    rejection,
+    rejection_row,
+    trade,
+    trade_row,
+)
 
 RECENT_TRADES = 1_000  # per contract
 
@@ -91,6 +100,32 @@ class Views:
             if o.account == account and o.status in ("new", "partially_filled")
         ]
 
+    # --- snapshots -------------------------------------------------------------------------
+
+    def export(self) -> dict[str, Any]:
+        """Every read model as JSON-ready values (a copy), for a snapshot."""
+        return {
+            "orders": [_order_row(order) for order in self.orders.values()],
+            "by_client": [[a, c, order_id] for (a, c), order_id in self.by_client.items()],
+            "rejections": [[a, c, rejection_row(e)] for (a, c), e in self.rejections.items()],
+            "fills": {a: [_fill_row(f) for f in fills] for a, fills in self.fills.items()},
+            "trades": {s: [trade_row(t) for t in recent] for s, recent in self.trades.items()},
+        }
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Replace every read model by ``data`` (what :meth:`export` returned)."""
+        orders = (_order(row) for row in data["orders"])
+        self.orders = {order.order_id: order for order in orders}
+        self.by_client = {
+            (str(a), str(c)): integer(order_id, "order_id") for a, c, order_id in data["by_client"]
+        }
+        self.rejections = {(str(a), str(c)): rejection(row) for a, c, row in data["rejections"]}
+        self.fills = {str(a): [_fill(row) for row in rows] for a, rows in data["fills"].items()}
+        self.trades = {
+            str(s): deque((trade(row) for row in rows), maxlen=RECENT_TRADES)
+            for s, rows in data["trades"].items()
+        }
+
     # --- event handlers --------------------------------------------------------------------
 
     def _accepted(self, e: OrderAccepted) -> None:
@@ -159,6 +194,40 @@ class Views:
         live = {"new", "partially_filled"}
         self.by_client = {k: v for k, v in self.by_client.items() if self.orders[v].status in live}
         self.rejections.clear()
+
+
+def _order_row(o: OrderRecord) -> list[Any]:
+    return [o.order_id, o.account, o.client_order_id, o.symbol, o.side, o.order_type, o.price,
+            o.stop_price, o.quantity, o.time_in_force, o.post_only, o.created_ts, o.updated_ts,
+            o.filled, o.leaves, o.notional, o.status, o.reason]  # fmt: skip
+
+
+def _order(row: list[Any]) -> OrderRecord:
+    (order_id, account, client_order_id, symbol, side, order_type, price, stop_price, quantity,
+     time_in_force, post_only, created_ts, updated_ts, filled, leaves, notional, status,
+     reason) = row  # fmt: skip
+    return OrderRecord(
+        integer(order_id, "order_id"), str(account), str(client_order_id), str(symbol),
+        str(side), str(order_type), optional_integer(price, "price"),
+        optional_integer(stop_price, "stop_price"), integer(quantity, "quantity"),
+        str(time_in_force), bool(post_only), integer(created_ts, "created_ts"),
+        integer(updated_ts, "updated_ts"), integer(filled, "filled"), integer(leaves, "leaves"),
+        integer(notional, "notional"), str(status), optional_text(reason, "reason"),
+    )  # fmt: skip
+
+
+def _fill_row(f: Fill) -> list[Any]:
+    return [f.ts, f.trade_id, f.order_id, f.client_order_id, f.symbol, f.side, f.price,
+            f.quantity, f.liquidity, f.fee]  # fmt: skip
+
+
+def _fill(row: list[Any]) -> Fill:
+    ts, trade_id, order_id, client_order_id, symbol, side, price, quantity, liquidity, fee = row
+    return Fill(
+        integer(ts, "ts"), integer(trade_id, "trade_id"), integer(order_id, "order_id"),
+        str(client_order_id), str(symbol), str(side), integer(price, "price"),
+        integer(quantity, "quantity"), str(liquidity), integer(fee, "fee"),
+    )  # fmt: skip
 
 
 _HANDLERS: dict[type, Any] = {
