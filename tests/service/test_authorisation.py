@@ -376,3 +376,27 @@ def test_responses_carry_the_remaining_allowance(
     remaining = [h for h in names if "remaining" in h.lower()]
     assert remaining
     assert int(second.headers[remaining[0]]) < int(first.headers[remaining[0]])
+
+
+def test_requests_without_a_key_are_limited_per_address(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    server = Exchange(tmp_path_factory.mktemp("ip"), serve_args=("--ip-rate", "5"))
+    server.start()
+    try:
+        trader = server.account()  # a sign-up: its own budget
+        with httpx.Client(timeout=10) as http:
+            answers = [http.get(server.url + "/v1/instruments") for _ in range(30)]
+            statuses = [a.status_code for a in answers]
+            assert 200 in statuses
+            refused = next(a for a in answers if a.status_code == 429)
+            assert error_of(refused)["reason"] == "rate_limited"
+            assert int(refused.headers["retry-after"]) >= 1
+            assert statuses.count(200) <= 12  # the burst (10) and what refilled meanwhile
+            signed = raw_request(
+                server.url, "GET", "/v1/balances", key=trader.key, secret=trader.secret, http=http
+            )
+            assert signed.status_code == 200  # a key spends its own budget, not the address's
+            assert http.get(server.url + "/").status_code == 200  # the page is not limited
+    finally:
+        server.close()

@@ -37,7 +37,8 @@ from .harness import Exchange, contracts, raw_request
 
 # a graceful stop on SIGTERM exits 0 (-15 where uvicorn raises the signal again once done)
 GRACEFUL = {0, -signal.SIGTERM}
-UNLIMITED = ("--order-rate", "100000", "--query-rate", "100000")  # the fuzzer is not a flood
+# the fuzzer is not a flood
+UNLIMITED = ("--order-rate", "100000", "--query-rate", "100000", "--ip-rate", "100000")
 FAST_EXAMPLES = 40
 FAST_REFUSED_EXAMPLES = 10
 SLOW_EXAMPLES = 200

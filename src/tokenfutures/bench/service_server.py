@@ -71,7 +71,8 @@ class ServerProcess:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.port = _free_port()
         serve = ["serve", "--db", str(self.db), "--host", "127.0.0.1",
-                 "--port", str(self.port), "--sandbox"]  # fmt: skip
+                 "--port", str(self.port), "--sandbox",
+                 "--ip-rate", "100000", "--signup-rate", "1000"]  # fmt: skip
         if self.profile_to is None:
             command = [sys.executable, "-c", _LAUNCH, *serve]
         else:

@@ -155,6 +155,20 @@ def serve(
     query_rate: Annotated[
         float, typer.Option("--query-rate", min=1, help="Queries per second per key (burst 2x).")
     ] = 20,
+    ip_rate: Annotated[
+        float,
+        typer.Option(
+            "--ip-rate", min=1, help="Requests without a key per second per address (burst 2x)."
+        ),
+    ] = 100,
+    signup_rate: Annotated[
+        float,
+        typer.Option(
+            "--signup-rate",
+            min=0.01,
+            help="Sandbox accounts per second per address (burst 25x).",
+        ),
+    ] = 2,
     daily_cycle: Annotated[
         bool,
         typer.Option(
@@ -213,7 +227,13 @@ def serve(
     board = None
     if demo or daily_cycle:  # the fixings the exchange uses are the ones its web page shows
         board = IndexBoard(journal=FixingJournal(fixings_path))
-    service = Service(sequencer, keys, sandbox=sandbox, limiter=limiter)
+    ip_limiter = RateLimiter(
+        {
+            "public": (ip_rate, int(2 * ip_rate)),
+            "signups": (signup_rate, max(1, int(25 * signup_rate))),
+        }
+    )
+    service = Service(sequencer, keys, sandbox=sandbox, limiter=limiter, ip_limiter=ip_limiter)
     app = create_app(service, cycle, board)
     session = None
     if demo:

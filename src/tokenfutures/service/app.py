@@ -33,7 +33,8 @@ from tokenfutures.service import (
     routes_web,
     routes_ws,
 )
-from tokenfutures.service.context import ApiError, ErrorBody, Service
+from tokenfutures.service.auth import KEY_HEADER
+from tokenfutures.service.context import ApiError, ErrorBody, Service, address_of, too_many
 from tokenfutures.service.daily_cycle import DailyCycle
 from tokenfutures.service.index_board import IndexBoard
 from tokenfutures.service.market_data import MarketData
@@ -107,6 +108,41 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=422)
 
 
+def install_middleware(app: FastAPI, service: Service) -> None:
+    """Limits checked before a route runs (body size, requests without a key per address) and
+    the key's remaining allowance in the answer's headers."""
+
+    @app.middleware("http")
+    async def body_limit(request: Request, call_next: Any) -> Any:
+        length = request.headers.get("content-length", "0")
+        if "transfer-encoding" in request.headers and "content-length" not in request.headers:
+            return error_response(411, "length_required", "send the body with a Content-Length")
+        if not length.isdigit() or int(length) > MAX_BODY:
+            detail = f"a request body is at most {MAX_BODY} bytes, with its Content-Length"
+            return error_response(413, "body_too_large", detail)
+        return await call_next(request)
+
+    @app.middleware("http")
+    async def per_address(request: Request, call_next: Any) -> Any:
+        """Requests without a key are limited per address (keys have budgets of their own)."""
+        if request.url.path.startswith("/v1/") and KEY_HEADER not in request.headers:
+            wait = service.ip_limiter.check(address_of(request), "public", service.clock())
+            if wait > 0:
+                error = too_many("requests without a key from this address", wait)
+                return error_response(429, error.reason, error.detail, None, error.headers)
+        return await call_next(request)
+
+    @app.middleware("http")
+    async def allowance(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        spent = getattr(request.state, "allowance", None)
+        if spent is not None:
+            remaining, limit = spent
+            response.headers["X-RateLimit-Remaining"] = str(remaining)
+            response.headers["X-RateLimit-Limit"] = str(limit)
+        return response
+
+
 def create_app(
     service: Service, cycle: DailyCycle | None = None, index_board: IndexBoard | None = None
 ) -> FastAPI:
@@ -137,27 +173,7 @@ def create_app(
     app.state.market_stats = service.sequencer.stats
 
     install_error_handlers(app)
-
-    @app.middleware("http")
-    async def body_limit(request: Request, call_next: Any) -> Any:
-        length = request.headers.get("content-length", "0")
-        if "transfer-encoding" in request.headers and "content-length" not in request.headers:
-            return error_response(411, "length_required", "send the body with a Content-Length")
-        if not length.isdigit() or int(length) > MAX_BODY:
-            detail = f"a request body is at most {MAX_BODY} bytes, with its Content-Length"
-            return error_response(413, "body_too_large", detail)
-        return await call_next(request)
-
-    @app.middleware("http")
-    async def allowance(request: Request, call_next: Any) -> Any:
-        response = await call_next(request)
-        spent = getattr(request.state, "allowance", None)
-        if spent is not None:
-            remaining, limit = spent
-            response.headers["X-RateLimit-Remaining"] = str(remaining)
-            response.headers["X-RateLimit-Limit"] = str(limit)
-        return response
-
+    install_middleware(app, service)
     app.include_router(routes_public.router)
     app.include_router(routes_market.router)
     app.include_router(routes_private.router)

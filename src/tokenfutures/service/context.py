@@ -14,6 +14,11 @@ from tokenfutures.service.keys import ApiKey, ApiKeyStore
 from tokenfutures.service.ratelimit import RateLimiter
 from tokenfutures.service.sequencer import Sequencer
 
+IP_BUDGETS = {
+    "public": (100.0, 200),  # requests without a key, per address
+    "signups": (2.0, 50),  # sandbox accounts opened, per address
+}
+
 
 class ApiError(Exception):
     """A refusal to answer with ``status`` and the JSON error body."""
@@ -46,12 +51,14 @@ class Service:
         *,
         sandbox: bool = False,
         limiter: RateLimiter | None = None,
+        ip_limiter: RateLimiter | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.sequencer = sequencer
         self.keys = keys
         self.sandbox = sandbox
         self.limiter = limiter if limiter is not None else RateLimiter()
+        self.ip_limiter = ip_limiter if ip_limiter is not None else RateLimiter(IP_BUDGETS)
         self.clock = clock
 
     async def caller(self, request: Request, scope: str, budget: str = "queries") -> ApiKey:
@@ -69,12 +76,21 @@ class Service:
             raise ApiError(error.status, error.code, error.detail) from None
         wait = self.limiter.check(key.key, budget, now)
         if wait > 0:
-            refused = ApiError(429, "rate_limited", f"too many {budget} requests for this key")
-            refused.headers["Retry-After"] = str(max(1, math.ceil(wait)))
-            raise refused
+            raise too_many(f"{budget} requests for this key", wait)
         limiter = self.limiter
         request.state.allowance = (limiter.remaining(key.key, budget, now), limiter.limit(budget))
         return key
+
+
+def too_many(what: str, wait: float) -> ApiError:
+    """The 429 answer: ``Retry-After`` in whole seconds, at least one."""
+    refused = ApiError(429, "rate_limited", f"too many {what}")
+    refused.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+    return refused
+
+
+def address_of(request: Request) -> str:
+    return "ip:" + (request.client.host if request.client is not None else "unknown")
 
 
 def service_of(request: Request) -> Service:

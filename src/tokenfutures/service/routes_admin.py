@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from tokenfutures.service.context import ApiError, service_of
+from tokenfutures.service.context import ApiError, address_of, service_of, too_many
 from tokenfutures.service.daily_cycle import CycleError, DailyCycle
 from tokenfutures.service.sequencer import SequencerStopped
 from tokenfutures.service.submit import submit
@@ -177,6 +177,9 @@ async def sandbox_account(request: Request, body: SandboxBody) -> dict[str, Any]
     service = service_of(request)
     if not service.sandbox:
         raise ApiError(404, "not_found", "the sandbox is off on this exchange")
+    wait = service.ip_limiter.check(address_of(request), "signups", service.clock())
+    if wait > 0:
+        raise too_many("sandbox accounts from this address", wait)
     account = body.account or f"sbx-{uuid.uuid4().hex[:12]}"
     house = service.sequencer.house
     if SANDBOX_MEMBER not in house.accounts.members:
