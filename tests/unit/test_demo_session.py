@@ -11,10 +11,12 @@ from typing import Any
 from tokenfutures.adapters.fixing_journal import FixingJournal
 from tokenfutures.demo.roster import BOTS, DEMO_MEMBER, TRADER_ACCOUNT
 from tokenfutures.demo.session import (
+    DemoSession,
     account_commands,
     demo_fixings,
     fresh_reference_prices,
     key_of,
+    reopen_commands,
 )
 from tokenfutures.service.journal import SqliteJournal
 from tokenfutures.service.keys import KeyStore
@@ -126,3 +128,27 @@ def test_the_day_s_fixings_are_computed_published_and_read_back(tmp_path: Path) 
     lines = path.read_text().count("\n")
     assert demo_fixings(path, date(2026, 11, 21)) == found
     assert path.read_text().count("\n") == lines  # read back, not published again
+
+
+def test_the_demo_opens_the_next_session_after_an_end_of_day(tmp_path: Path) -> None:
+    sequencer = _open(tmp_path / "demo.db")
+    session = DemoSession(sequencer, KeyStore(tmp_path / "keys.db"), tmp_path / "f.jsonl", MONDAY)
+    session.reopen_after_s = 0.05
+    session.watch_end_of_day()
+    halted = "TKN2612"
+
+    async def run() -> dict[str, str]:
+        sequencer.start()
+        try:
+            await sequencer.submit({"type": "set_phase", "symbol": halted, "phase": "halted"})
+            await sequencer.submit({"type": "end_of_day", "date": MONDAY.isoformat()})
+            closed = {s: i.phase.value for s, i in sequencer.house.exchange.instruments.items()}
+            assert set(closed.values()) == {"closed"}  # the end of day closes every contract
+            await asyncio.sleep(0.5)
+            return {s: i.phase.value for s, i in sequencer.house.exchange.instruments.items()}
+        finally:
+            await sequencer.stop()
+
+    phases = asyncio.run(run())
+    assert reopen_commands(sequencer.house) == []
+    assert set(phases.values()) == {"continuous"}  # the halt ended with the day too

@@ -15,6 +15,11 @@
 5. the bots' process (``python -m tokenfutures.demo``), its configuration written to its
    standard input, which stays open: when this process ends, however, the bots see it close
    and stop. ``stop`` asks them to stop (SIGTERM), waits, and kills them if they linger.
+
+The demo has no daily cycle, so after an end of day (run from the risk desk, say) it opens
+the next session itself: ``REOPEN_AFTER_S`` later, every contract the end of day closed goes
+back to continuous trading (as the next day would open it; the end of day also ends a halt).
+A contract halted after that stays halted: lifting it is the operator's.
 """
 
 from __future__ import annotations
@@ -43,7 +48,10 @@ from tokenfutures.demo.roster import (
     TRADER_ACCOUNT,
     TRADER_DEPOSIT,
 )
+from tokenfutures.domain.clearing.events import EndOfDayCompleted
+from tokenfutures.domain.clearing.house import ClearingHouse
 from tokenfutures.domain.listing import ListedContract, to_instrument_rules
+from tokenfutures.domain.values import Phase
 from tokenfutures.service.daily_cycle import IndexFixings
 from tokenfutures.service.keys import ApiKey, ApiKeyStore
 from tokenfutures.service.sequencer import Sequencer
@@ -54,6 +62,16 @@ LOOKBACK_DAYS = 7
 STOP_SECONDS = 5.0
 BOT_SCOPES = frozenset({"read", "trade"})
 ADMIN_SCOPES = frozenset({"read", "admin"})
+REOPEN_AFTER_S = 2.0
+
+
+def reopen_commands(house: ClearingHouse) -> list[dict[str, Any]]:
+    """The next session's opening: every closed, listed contract back to continuous."""
+    return [
+        {"type": "set_phase", "symbol": symbol, "phase": Phase.CONTINUOUS.value}
+        for symbol, inst in sorted(house.exchange.instruments.items())
+        if inst.phase is Phase.CLOSED and symbol not in house.delisted
+    ]
 
 
 class DemoError(RuntimeError):
@@ -163,6 +181,26 @@ class DemoSession:
         self.today = today
         self.echo = echo
         self.bots: subprocess.Popen[str] | None = None
+        self.reopen_after_s = REOPEN_AFTER_S
+        self._reopening: set[asyncio.Task[None]] = set()
+
+    def watch_end_of_day(self) -> None:
+        """Reopen the market ``reopen_after_s`` after each end of day (see the docstring)."""
+
+        def on_events(_seq: int, events: list[Any]) -> None:
+            if any(type(event) is EndOfDayCompleted for event in events):
+                task = asyncio.get_running_loop().create_task(self._reopen())
+                self._reopening.add(task)
+                task.add_done_callback(self._reopening.discard)
+
+        self.sequencer.listeners.append(on_events)
+
+    async def _reopen(self) -> None:
+        await asyncio.sleep(self.reopen_after_s)
+        for command in reopen_commands(self.sequencer.house):
+            outcome = await self.sequencer.submit(command)
+            if outcome.rejected is not None:
+                log.warning("demo: %s not reopened: %s", command["symbol"], outcome.rejected)
 
     async def start(self, url: str) -> Started:
         """Fixings, reference prices, accounts, keys, then the bots (see the docstring)."""
@@ -170,6 +208,7 @@ class DemoSession:
         day, fixings = found if found is not None else (None, {})
         await self._send([fresh_reference_prices(self.sequencer, fixings)])
         await self._send(account_commands(self.sequencer))
+        self.watch_end_of_day()
         bot_keys, trader, admin = await asyncio.to_thread(self._keys)
         config = {
             "url": url,
@@ -195,6 +234,8 @@ class DemoSession:
 
     async def stop(self) -> None:
         """Stop the bots (they cancel their orders first) and wait for their process."""
+        for task in list(self._reopening):
+            task.cancel()
         proc, self.bots = self.bots, None
         if proc is None:
             return
