@@ -1,4 +1,4 @@
-"""`tokenfutures demo` (what `make run` shows until the service exists)."""
+"""`tokenfutures demo`."""
 
 from __future__ import annotations
 
