@@ -1,4 +1,4 @@
-"""`tokenfutures demo`."""
+"""`tokenfutures demo`: the scripted trading session through the core, without a server."""
 
 from __future__ import annotations
 
