@@ -9,6 +9,7 @@ stopped before it closes.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import signal
 import socket
@@ -215,6 +216,8 @@ def serve(
         f"journal {journal.location}: {replayed} commands replayed, "
         f"state hash {sequencer.house.state_hash()}"
     )
+    gc.collect()
+    gc.freeze()  # the recovered state lives on: the collector need not walk it again and again
     keys = open_key_store(database(db))  # the journal's database: it opened, so this parses
     limiter = RateLimiter(
         {"orders": (order_rate, int(2 * order_rate)), "queries": (query_rate, int(2 * query_rate))}
