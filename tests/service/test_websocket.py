@@ -230,3 +230,23 @@ def test_unsubscribe_stops_a_channel(
         assert trade["channel"] == "trades"  # no book message came before it
         _send(socket, {"op": "ping", "id": 6})
         assert _next(socket, lambda m: m.get("channel") == "book" or m.get("id") == 6)["id"] == 6
+
+
+def test_a_book_changed_while_nobody_listened_is_current_in_the_snapshot(
+    shared_exchange: Exchange, make_trader: MakeTrader, contract: Contract
+) -> None:
+    trader = make_trader()
+    symbol = contract.symbol
+    trader.client.place_order(symbol, "sell", 4, contract.price(3))
+    with _socket(shared_exchange) as socket:
+        _send(socket, {"op": "subscribe", "channels": [f"book:{symbol}"]})
+        first = _next(socket, _channel("book"))
+        assert first["asks"] == [[contract.price(3), 4]]
+        _send(socket, {"op": "unsubscribe", "channels": [f"book:{symbol}"]})
+        trader.client.place_order(symbol, "sell", 1, contract.price(3))
+        trader.client.place_order(symbol, "buy", 2, contract.price(-3))
+        _send(socket, {"op": "subscribe", "channels": [f"book:{symbol}"]})
+        again = _next(socket, lambda m: m.get("channel") == "book" and m["type"] == "snapshot")
+    assert again["asks"] == [[contract.price(3), 5]]
+    assert again["bids"] == [[contract.price(-3), 2]]
+    assert again["seq"] > first["seq"]

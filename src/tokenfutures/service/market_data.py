@@ -78,6 +78,7 @@ class MarketData:
         self.trade_subscribers: dict[str, set[Subscriber]] = {}
         self.account_subscribers: dict[str, set[Subscriber]] = {}
         self.index_subscribers: dict[str, set[Subscriber]] = {}
+        self.stale: set[str] = set()  # books changed while nobody subscribed
         self.account_seq: dict[str, int] = {}
         self.account_buffer: dict[str, deque[dict[str, Any]]] = {}
         for symbol in sequencer.house.exchange.instruments:
@@ -104,8 +105,7 @@ class MarketData:
                 )
             elif kind in _ORDER_EVENTS:
                 self._order_update(event.order_id, accounts)
-        for symbol in sorted(touched):
-            self._book_delta(symbol)
+        self._books(touched)
         for account, symbol in sorted(moved):
             quantity = self.sequencer.house.positions.position(account, symbol).quantity
             message = {"channel": "positions", "symbol": symbol, "quantity": quantity}
@@ -113,6 +113,13 @@ class MarketData:
         for account, messages in accounts.items():
             for message in messages:
                 self._private(account, message)
+
+    def _books(self, touched: set[str]) -> None:
+        for symbol in sorted(touched):
+            if self.book_subscribers.get(symbol):
+                self._book_delta(symbol)
+            else:  # nobody listens: the levels are read again when somebody subscribes
+                self.stale.add(symbol)
 
     # --- the benchmark ---------------------------------------------------------------------
 
@@ -129,6 +136,9 @@ class MarketData:
         return BookState(seq, dict(bids[:BOOK_DEPTH]), dict(asks[:BOOK_DEPTH]))
 
     def snapshot(self, symbol: str) -> dict[str, Any]:
+        if symbol in self.stale:
+            self.stale.discard(symbol)
+            self.books[symbol] = self._levels(symbol, self.books[symbol].seq + 1)
         book = self.books[symbol]
         return {
             "channel": "book",
