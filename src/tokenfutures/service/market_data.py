@@ -23,6 +23,7 @@ not hold up the exchange) and told so when it reads.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,12 +50,17 @@ _ORDER_EVENTS = (OrderAccepted, OrderAmended, OrderCancelled, OrderExpired)
 Levels = dict[int, int]  # price ticks -> quantity
 
 
+def encoded(message: dict[str, Any]) -> str:
+    """A message as the socket sends it: encoded once, however many subscribers get it."""
+    return json.dumps(message, separators=(",", ":"))
+
+
 class Subscriber:
     def __init__(self, limit: int = QUEUE_LIMIT) -> None:
-        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(limit)
+        self.queue: asyncio.Queue[dict[str, Any] | str] = asyncio.Queue(limit)
         self.dropped = False
 
-    def push(self, message: dict[str, Any]) -> None:
+    def push(self, message: dict[str, Any] | str) -> None:
         if self.dropped:
             return
         try:
@@ -125,9 +131,9 @@ class MarketData:
 
     def on_fixings(self, documents: list[dict[str, Any]]) -> None:
         """The index board published a day's fixings: tell the index channel."""
-        message = index_message("update", documents)
+        text = encoded(index_message("update", documents))
         for subscriber in self.index_subscribers.get("index", ()):
-            subscriber.push(message)
+            subscriber.push(text)
 
     # --- books -----------------------------------------------------------------------------
 
@@ -170,8 +176,9 @@ class MarketData:
             "bids": self._side(symbol, bids, reverse=True),
             "asks": self._side(symbol, asks, reverse=False),
         }
+        text = encoded(message)
         for subscriber in self.book_subscribers.get(symbol, ()):
-            subscriber.push(message)
+            subscriber.push(text)
 
     # --- trades and private streams --------------------------------------------------------
 
@@ -188,8 +195,9 @@ class MarketData:
             "quantity": trade.quantity,
             "aggressor": None if trade.aggressor is None else trade.aggressor.value,
         }
+        text = encoded(message)
         for subscriber in subscribers:
-            subscriber.push(message)
+            subscriber.push(text)
 
     def _fills(self, trade: TradeExecuted, accounts: dict[str, list[dict[str, Any]]]) -> None:
         codec, views = self.sequencer.codec, self.sequencer.views
@@ -217,8 +225,11 @@ class MarketData:
         if buffer is None:
             buffer = self.account_buffer[account] = deque(maxlen=RESUME_BUFFER)
         buffer.append(numbered)
-        for subscriber in self.account_subscribers.get(account, ()):
-            subscriber.push(numbered)
+        subscribers = self.account_subscribers.get(account)
+        if subscribers:
+            text = encoded(numbered)
+            for subscriber in subscribers:
+                subscriber.push(text)
 
     def resume(self, account: str, since: int | None) -> list[dict[str, Any]] | None:
         """The account's messages after ``since``, or None if they are no longer kept."""

@@ -40,7 +40,7 @@ from tokenfutures.service.context import ApiError, Service
 from tokenfutures.service.formats import order_json
 from tokenfutures.service.index_board import IndexBoard
 from tokenfutures.service.keys import ApiKey
-from tokenfutures.service.market_data import MarketData, Subscriber, index_message
+from tokenfutures.service.market_data import MarketData, Subscriber, encoded, index_message
 from tokenfutures.service.routes_private import NewOrderBody, new_order_command, order_answer
 from tokenfutures.service.submit import submit
 
@@ -250,7 +250,7 @@ class Session:
 async def _writer(session: Session) -> None:
     while True:
         message = await session.out.queue.get()
-        await session.socket.send_json(message)
+        await session.socket.send_text(message if isinstance(message, str) else encoded(message))
 
 
 async def _reader(session: Session) -> None:
