@@ -1,5 +1,7 @@
-// The signed-in account, shared by the views: working orders and fills from the private
-// stream, positions and balances from REST (refreshed after each fill and every few seconds).
+// The signed-in account, shared by the views: who the key is (GET /v1/whoami: its account
+// and scopes, checked at sign-in and again when a tab resumes its session), working orders
+// and fills from the private stream, positions and balances from REST (refreshed after each
+// fill and every few seconds).
 //
 // Events on `account`: "change" (signed in or out, scopes known), "orders", "fills",
 // "money" (positions and balances), "error" (a refusal on the private stream).
@@ -40,14 +42,14 @@ export function hasScope(scope) {
   return GRANTED_BY[scope].some((granted) => state.scopes.includes(granted));
 }
 
-// Check the key against the exchange, keep it for this tab and open the private stream.
+// Check the key against the exchange (a wrong key or secret is refused with the exchange's
+// error), keep it for this tab with its account and scopes, and open the private stream.
 export async function signIn(key, secret) {
   const previous = currentCredentials();
   setCredentials({ key: key.trim(), secret: secret.trim() });
   try {
-    const balances = await privateGet("/v1/balances");
-    setCredentials({ ...currentCredentials(), account: balances.account });
-    state.balances = balances;
+    const me = await privateGet("/v1/whoami");
+    setCredentials({ ...currentCredentials(), account: me.account, scopes: me.scopes });
   } catch (error) {
     setCredentials(previous);
     throw error;
@@ -70,22 +72,37 @@ export function signOut() {
   emit("change");
 }
 
-// Resume a session kept in this tab (after a reload).
+// Resume a session kept in this tab (after a reload): the key is checked again, since it may
+// have been revoked or its scopes changed meanwhile.
 export function resume() {
-  if (signedIn()) start();
+  if (!signedIn()) return;
+  start();
+  const key = currentCredentials().key;
+  const same = () => currentCredentials() !== null && currentCredentials().key === key;
+  privateGet("/v1/whoami").then((me) => {
+    if (!same()) return; // signed out, or in with another key, meanwhile
+    setCredentials({ ...currentCredentials(), account: me.account, scopes: me.scopes });
+    learned(me);
+  }).catch((error) => {
+    if (same() && error instanceof ApiError && (error.status === 401 || error.status === 403)) signOut();
+  });
+}
+
+// The account and scopes of the key, as the exchange reported them.
+function learned(me) {
+  state.name = me.account;
+  state.scopes = me.scopes || [];
+  emit("change");
 }
 
 function start() {
   stop();
   const found = currentCredentials();
   state.name = found.account || null;
+  state.scopes = found.scopes || [];
   state.orders = new Map();
   feed = new PrivateFeed({
-    onAuthenticated: (message) => {
-      state.name = message.account;
-      state.scopes = message.scopes || [];
-      emit("change");
-    },
+    onAuthenticated: learned,
     onMessage: receive,
     onError: (error) => account.dispatchEvent(new CustomEvent("error", { detail: error })),
   });

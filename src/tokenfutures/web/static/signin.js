@@ -5,6 +5,10 @@ import { h, fill } from "./dom.js";
 import { grouped } from "./format.js";
 import { createSandboxKey, signIn, signOut, state } from "./session.js";
 
+// The exchange's refusals of a key at sign-in (GET /v1/whoami), by the field they blame.
+const WRONG_FIELD = { unknown_key: ["key"], bad_signature: ["secret"], missing_header: ["key", "secret"],
+  insufficient_scope: ["key"] };
+
 // The sign-in form (when signed out) or the account line with "Sign out" (when signed in).
 // Signing in or out changes the session; the views listen to its "change" event.
 export function signInPanel() {
@@ -34,11 +38,16 @@ export function signInPanel() {
     const submit = async (event) => {
       event.preventDefault();
       error.textContent = "";
+      for (const input of [key, secret]) input.classList.remove("invalid");
       try {
         await signIn(key.value, secret.value);
       } catch (refused) {
         error.textContent = refused instanceof ApiError
           ? `${refused.detail} (${refused.reason})` : String(refused);
+        const wrong = WRONG_FIELD[refused.reason] || [];
+        for (const input of wrong.map((name) => (name === "key" ? key : secret))) {
+          input.classList.add("invalid");
+        }
       }
     };
     const sandbox = async () => {

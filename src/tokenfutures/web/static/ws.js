@@ -1,14 +1,23 @@
-// The WebSocket /v1/ws: a contract's book and trades, and the account's private stream.
+// The WebSocket /v1/ws: contracts' books and trades, and the account's private stream.
+//
+// The page keeps one socket for its public channels (book:SYM, trades:SYM), whichever views
+// use them: a channel is subscribed when its first feed joins and unsubscribed when its last
+// feed leaves, so moving between contracts swaps channels on the same socket. Messages the
+// server had queued before an unsubscribe may still arrive; a channel's messages are dropped
+// from its unsubscribe until the server's "unsubscribed" answer, and messages of channels no
+// one has joined are dropped. A socket that drops is reopened with a growing delay (up to
+// 10 s) and subscribes again to the channels in use; with none in use for a while it closes.
+// The private stream has its own socket, opened at sign-in and closed at sign-out.
 //
 // Book: a snapshot carries seq; each delta carries prev_seq and seq, with absolute level
 // quantities (0 deletes a level). A delta whose prev_seq is not the book's seq is a gap:
-// the feed subscribes again and ignores deltas until the new snapshot. A socket that drops
-// is reopened with a growing delay (up to 10 s).
+// the feed subscribes again and ignores deltas until the new snapshot.
 
 import { currentCredentials, nowMs, sign, wsUrl } from "./api.js";
 
 const PING_MS = 20000;
 const MAX_DELAY_MS = 10000;
+const IDLE_MS = 15000; // the public socket stays open this long with no channel in use
 export const feedEvents = new EventTarget(); // "status" events: {detail: {name, state}}
 
 // One socket, reopened when it drops, until stop().
@@ -51,10 +60,12 @@ class Socket {
     };
   }
 
+  isOpen() {
+    return Boolean(this.socket) && this.socket.readyState === WebSocket.OPEN && !this.stopped;
+  }
+
   send(message) {
-    if (this.socket && this.socket.readyState === WebSocket.OPEN) {
-      this.socket.send(JSON.stringify(message));
-    }
+    if (this.isOpen()) this.socket.send(JSON.stringify(message));
   }
 
   status(state) {
@@ -116,40 +127,127 @@ export class Book {
   }
 }
 
-// Book snapshot + deltas and trades of one contract.
+// The public channels in use, on one socket shared by every feed of the page.
+class PublicChannels {
+  constructor() {
+    this.handlers = new Map(); // channel -> the handlers that joined it
+    this.draining = new Map(); // channel -> its unsubscribes not yet answered
+    this.unsubscribing = new Map(); // request id -> the channels it unsubscribes
+    this.nextId = 1;
+    this.socket = null;
+    this.idle = null;
+  }
+
+  // handler(message) gets every message of these channels until leave(); a book channel
+  // starts with a snapshot.
+  join(channels, handler) {
+    clearTimeout(this.idle);
+    for (const channel of channels) {
+      if (!this.handlers.has(channel)) this.handlers.set(channel, new Set());
+      this.handlers.get(channel).add(handler);
+    }
+    if (!this.socket) {
+      this.socket = new Socket("market", () => this.opened(), (m) => this.receive(m));
+    } else {
+      this.socket.send({ op: "subscribe", channels });
+    }
+  }
+
+  leave(channels, handler) {
+    const unused = [];
+    for (const channel of channels) {
+      const joined = this.handlers.get(channel);
+      if (!joined || !joined.delete(handler) || joined.size) continue;
+      this.handlers.delete(channel);
+      unused.push(channel);
+    }
+    if (unused.length && this.socket && this.socket.isOpen()) {
+      const id = this.nextId++;
+      this.unsubscribing.set(id, unused);
+      for (const channel of unused) this.draining.set(channel, (this.draining.get(channel) || 0) + 1);
+      this.socket.send({ op: "unsubscribe", id, channels: unused });
+    }
+    if (!this.handlers.size) {
+      clearTimeout(this.idle);
+      this.idle = setTimeout(() => this.closeIfUnused(), IDLE_MS);
+    }
+  }
+
+  // A new snapshot of a book already joined (after a gap).
+  resubscribe(channel) {
+    if (this.handlers.has(channel) && this.socket) {
+      this.socket.send({ op: "subscribe", channels: [channel] });
+    }
+  }
+
+  // A new connection: nothing of the old one can arrive any more.
+  opened() {
+    this.draining.clear();
+    this.unsubscribing.clear();
+    const channels = [...this.handlers.keys()];
+    if (channels.length) this.socket.send({ op: "subscribe", channels });
+  }
+
+  receive(message) {
+    if (message.op === "unsubscribed") {
+      for (const channel of this.unsubscribing.get(message.id) || []) {
+        const left = (this.draining.get(channel) || 0) - 1;
+        if (left > 0) this.draining.set(channel, left);
+        else this.draining.delete(channel);
+      }
+      this.unsubscribing.delete(message.id);
+      return;
+    }
+    if (!message.channel || !message.symbol) return;
+    const channel = `${message.channel}:${message.symbol}`;
+    if (this.draining.has(channel)) return; // sent before its unsubscribe: late
+    for (const handler of this.handlers.get(channel) || []) handler(message);
+  }
+
+  closeIfUnused() {
+    if (this.handlers.size || !this.socket) return;
+    this.socket.stop();
+    this.socket = null;
+    this.draining.clear();
+    this.unsubscribing.clear();
+  }
+}
+
+const publicChannels = new PublicChannels();
+
+// Book snapshot + deltas and trades of one contract, until stop().
 export class MarketFeed {
   constructor(symbol, { onBook = () => {}, onTrade = () => {} } = {}) {
     this.book = new Book(symbol);
     this.onBook = onBook;
     this.onTrade = onTrade;
     this.awaitingSnapshot = true;
-    this.socket = new Socket(`market:${symbol}`, () => this.subscribe(true), (m) => this.receive(m));
-  }
-
-  subscribe(withTrades) {
-    this.awaitingSnapshot = true;
-    const symbol = this.book.symbol;
-    const channels = withTrades ? [`book:${symbol}`, `trades:${symbol}`] : [`book:${symbol}`];
-    this.socket.send({ op: "subscribe", channels });
+    this.channels = [`book:${symbol}`, `trades:${symbol}`];
+    this.handler = (message) => this.receive(message);
+    publicChannels.join(this.channels, this.handler);
   }
 
   receive(message) {
-    if (message.channel === "book" && message.symbol === this.book.symbol) {
+    if (message.channel === "book") {
       if (message.type === "snapshot") {
         this.book.reset(message);
         this.awaitingSnapshot = false;
         this.onBook(this.book);
       } else if (!this.awaitingSnapshot) {
-        if (this.book.apply(message)) this.onBook(this.book);
-        else this.subscribe(false); // a gap: a new snapshot
+        if (this.book.apply(message)) {
+          this.onBook(this.book);
+        } else {
+          this.awaitingSnapshot = true; // a gap: deltas wait for a new snapshot
+          publicChannels.resubscribe(this.channels[0]);
+        }
       }
-    } else if (message.channel === "trades" && message.symbol === this.book.symbol) {
+    } else if (message.channel === "trades") {
       this.onTrade(message);
     }
   }
 
   stop() {
-    this.socket.stop();
+    publicChannels.leave(this.channels, this.handler);
   }
 }
 
