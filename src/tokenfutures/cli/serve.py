@@ -31,6 +31,9 @@ from tokenfutures.service.config import (
     open_key_store,
 )
 from tokenfutures.service.journal import Journal
+from tokenfutures.service.read_store import ReadStore, open_read_store
+from tokenfutures.service.read_store import recover as recover_with_store
+from tokenfutures.service.read_store_schema import ReadStoreError
 from tokenfutures.service.sequencer import SNAPSHOT_EVERY, Sequencer, market_for_journal
 
 if TYPE_CHECKING:
@@ -207,7 +210,14 @@ def serve(
         db = db or str(DEMO_DB)
     fixings_path = fixings or (DEMO_FIXINGS if demo else DEFAULT_FIXINGS)
     journal, sequencer = _open(db, writer=True, snapshot_every=snapshot_every or None)
-    replayed = sequencer.recover()
+    try:
+        store = open_read_store(
+            database(db), sequencer.house, sequencer.codec, journal_last_seq=journal.last_seq()
+        )
+    except ReadStoreError as error:  # a newer schema, another writer, ahead of the journal
+        journal.close()
+        raise typer.BadParameter(str(error), param_hint="--db") from None
+    replayed = recover_with_store(sequencer, store)  # the store writes what it lacks meanwhile
     if sequencer.recovered_from is not None:
         typer.echo(
             f"journal {journal.location}: the snapshot at {sequencer.recovered_from} restored"
@@ -215,6 +225,10 @@ def serve(
     typer.echo(
         f"journal {journal.location}: {replayed} commands replayed, "
         f"state hash {sequencer.house.state_hash()}"
+    )
+    typer.echo(
+        f"read models {store.backend.location}: at command {store.position}, "
+        f"{store.lag(journal.last_seq())} behind"
     )
     gc.collect()
     gc.freeze()  # the recovered state lives on: the collector need not walk it again and again
@@ -227,9 +241,9 @@ def serve(
         from tokenfutures.service.daily_cycle import DailyCycle
 
         cycle = DailyCycle.for_sequencer(sequencer, fixings_journal=fixings_path)
-    board = None
-    if demo or daily_cycle:  # the fixings the exchange uses are the ones its web page shows
-        board = IndexBoard(journal=FixingJournal(fixings_path))
+    published = FixingJournal(fixings_path) if demo or daily_cycle else None
+    board = IndexBoard(journal=published)  # the fixings the exchange uses are the ones shown
+    board.on_publish(lambda documents: _record_fixings(store, documents))
     ip_limiter = RateLimiter(
         {
             "public": (ip_rate, int(2 * ip_rate)),
@@ -248,8 +262,16 @@ def serve(
     try:
         _server(app, host, port, session).run()
     finally:
+        store.stop()  # the server and the sequencer have stopped: writes what is queued
         keys.close()
         journal.close()
+
+
+def _record_fixings(store: ReadStore, documents: list[dict[str, Any]]) -> None:
+    try:
+        store.record_fixings(documents)
+    except ValueError as error:  # not a published fixing: the table keeps what it has
+        typer.echo(f"read models: fixings not recorded: {error}", err=True)
 
 
 def replay(
