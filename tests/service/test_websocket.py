@@ -250,3 +250,27 @@ def test_a_book_changed_while_nobody_listened_is_current_in_the_snapshot(
     assert again["asks"] == [[contract.price(3), 5]]
     assert again["bids"] == [[contract.price(-3), 2]]
     assert again["seq"] > first["seq"]
+
+
+def test_cancel_all_over_the_socket_acts_only_on_the_key_s_own_account(
+    shared_exchange: Exchange, make_trader: MakeTrader, contract: Contract
+) -> None:
+    attacker, victim = make_trader(), make_trader()
+    victim.client.place_order(contract.symbol, "buy", 1, contract.price(-4))
+    cash = attacker.client.balances()["cash"]
+    with _socket(shared_exchange) as socket:
+        _auth(socket, attacker)
+        forged = [
+            {"account": victim.account},
+            {"type": "deposit", "account": attacker.account, "amount": "5000000.00"},
+            {"symbol": 7},
+        ]
+        for n, fields in enumerate(forged):
+            _send(socket, {"op": "cancel_all", "id": n, **fields})
+            refused = _next(socket, lambda m, n=n: m.get("id") == n)
+            assert refused["op"] == "error", refused
+            assert refused["error"]["reason"] == "invalid_field"
+        _send(socket, {"op": "cancel_all", "id": 9, "symbol": contract.symbol})
+        assert _next(socket, lambda m: m.get("id") == 9)["op"] == "result"
+    assert len(victim.client.orders()) == 1
+    assert attacker.client.balances()["cash"] == cash

@@ -102,7 +102,12 @@ def _server(app: Any, host: str, port: int, demo: DemoSession | None) -> uvicorn
                 await demo.stop()
             await super().shutdown(sockets)
 
-    return Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    from tokenfutures.service.routes_ws import MAX_MESSAGE
+
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", ws_max_size=4 * MAX_MESSAGE
+    )  # a frame is refused before it is read whole (characters take up to 4 bytes)
+    return Server(config)
 
 
 @contextlib.contextmanager

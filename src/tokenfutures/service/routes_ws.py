@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -45,6 +46,7 @@ from tokenfutures.service.routes_private import NewOrderBody, new_order_command,
 from tokenfutures.service.submit import submit
 
 router = APIRouter()
+log = logging.getLogger("tokenfutures.websocket")
 MAX_MESSAGE = 16_384
 MAX_IN_FLIGHT = 64  # orders of one session sequenced at once; more wait to be read
 
@@ -56,7 +58,9 @@ class Session:
         self.key: ApiKey | None = None
         self.entered_orders = False
         self.cancel_on_disconnect = True
-        self.subscriptions: list[tuple[dict[str, set[Subscriber]], str]] = []
+        # (the table's identity, the name) -> the table: what to leave when the socket closes
+        self.subscriptions: dict[tuple[int, str], dict[str, set[Subscriber]]] = {}
+        self.index_wanted = False  # the index channel, until its snapshot task joins it
         self.tasks: set[asyncio.Task[None]] = set()
         self.in_flight: set[asyncio.Task[None]] = set()
         self.slots = asyncio.Semaphore(MAX_IN_FLIGHT)
@@ -67,7 +71,15 @@ class Session:
 
     def _join(self, table: dict[str, set[Subscriber]], name: str) -> None:
         table.setdefault(name, set()).add(self.out)
-        self.subscriptions.append((table, name))
+        self.subscriptions[(id(table), name)] = table
+
+    def _part(self, table: dict[str, set[Subscriber]], name: str) -> None:
+        members = table.get(name)
+        if members is not None:
+            members.discard(self.out)
+            if not members:
+                del table[name]
+        self.subscriptions.pop((id(table), name), None)
 
     def unsubscribe(self, message: dict[str, Any]) -> None:
         channels = message.get("channels")
@@ -84,13 +96,14 @@ class Session:
                 table, name = tables[kind], name or kind
             else:
                 continue
-            table.get(name, set()).discard(self.out)
-            self.subscriptions = [(t, n) for t, n in self.subscriptions if (t, n) != (table, name)]
+            if table is self.data.index_subscribers:
+                self.index_wanted = False
+            self._part(table, name)
         self.out.push({"op": "unsubscribed", "id": message.get("id"), "channels": channels})
 
     def leave(self) -> None:
-        for table, name in self.subscriptions:
-            table.get(name, set()).discard(self.out)
+        for (_, name), table in list(self.subscriptions.items()):
+            self._part(table, name)
 
     # --- operations ------------------------------------------------------------------------
 
@@ -109,6 +122,7 @@ class Session:
                 if kind == "book":
                     self.out.push(self.data.snapshot(symbol))
             elif channel == "index":  # joins once its snapshot is sent: updates follow it
+                self.index_wanted = True
                 task = asyncio.ensure_future(self._index_snapshot())
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
@@ -128,7 +142,8 @@ class Session:
             self.error(None, "index_unavailable", f"fixings could not be loaded: {error}")
             return
         self.out.push(index_message("snapshot", list(documents.values())))
-        self._join(self.data.index_subscribers, "index")
+        if self.index_wanted:  # not unsubscribed meanwhile
+            self._join(self.data.index_subscribers, "index")
 
     def _orders(self, since: Any) -> None:
         assert self.key is not None
@@ -185,6 +200,7 @@ class Session:
         self.in_flight.discard(task)
         self.slots.release()
         if not task.cancelled() and task.exception() is not None:
+            log.error("an order over the WebSocket failed", exc_info=task.exception())
             self.error(None, "internal", "the order could not be handled")
 
     async def drain(self) -> None:
@@ -211,9 +227,7 @@ class Session:
             elif op == "cancel_order":
                 result = await self._cancel(key, fields)
             else:
-                command = {"type": "cancel_all", "account": key.account, **fields}
-                outcome = await submit(self.service, command)
-                result = {"events": outcome.events}
+                result = await self._cancel_all(key, fields)
         except ApiError as error:
             self.error(request_id, error.reason, error.detail, error.field)
             return
@@ -230,6 +244,20 @@ class Session:
         client_order_id, command = new_order_command(key, body)
         outcome = await submit(self.service, command)
         return order_answer(self.service, key, client_order_id, outcome)
+
+    async def _cancel_all(self, key: ApiKey, fields: dict[str, Any]) -> dict[str, Any]:
+        """The key's own account's orders, of one contract if ``symbol`` is given: no other
+        field is read (the account and the command are the key's, never the message's)."""
+        unknown = sorted(set(fields) - {"symbol"})
+        if unknown:
+            raise ApiError(400, "invalid_field", "cancel_all takes only a symbol", unknown[0])
+        command: dict[str, Any] = {"type": "cancel_all", "account": key.account}
+        if "symbol" in fields:
+            if not isinstance(fields["symbol"], str):
+                raise ApiError(400, "invalid_field", "a contract symbol", "symbol")
+            command["symbol"] = fields["symbol"]
+        outcome = await submit(self.service, command)
+        return {"events": outcome.events}
 
     async def _cancel(self, key: ApiKey, fields: dict[str, Any]) -> dict[str, Any]:
         views = self.service.sequencer.views
