@@ -100,7 +100,7 @@ class Exchange:
         env = os.environ | {"PYTHONUNBUFFERED": "1"}
         env.pop("TOKENFUTURES_DB", None)
         args = ["serve", "--sandbox", "--db", str(self.db), "--host", "127.0.0.1",
-                "--signup-rate", "1000", *self.serve_args]  # fmt: skip
+                "--signup-rate", "1000", "--ip-rate", "100000", *self.serve_args]  # fmt: skip
         with log.open("wb") as out:
             proc = subprocess.Popen(
                 [*CLI, *args, "--port", str(port or free_port())],

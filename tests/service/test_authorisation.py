@@ -400,3 +400,25 @@ def test_requests_without_a_key_are_limited_per_address(
             assert http.get(server.url + "/").status_code == 200  # the page is not limited
     finally:
         server.close()
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        ("/v1/instruments", {"TF-API-KEY": "tfk_nobody"}),  # public: the key is not checked
+        ("/v1/balances", {"TF-API-KEY": "tfk_nobody", "TF-API-TIMESTAMP": "1",
+                          "TF-API-SIGNATURE": "00"}),  # refused keys spend the address's budget
+    ],
+)  # fmt: skip
+def test_a_bogus_key_does_not_escape_the_address_limit(
+    tmp_path_factory: pytest.TempPathFactory, path: str, headers: dict[str, str]
+) -> None:
+    server = Exchange(tmp_path_factory.mktemp("ip"), serve_args=("--ip-rate", "5"))
+    server.start()
+    try:
+        with httpx.Client(timeout=10) as http:
+            statuses = [http.get(server.url + path, headers=headers).status_code for _ in range(30)]
+        assert 429 in statuses
+        assert len([s for s in statuses if s != 429]) <= 12
+    finally:
+        server.close()

@@ -34,7 +34,7 @@ from tokenfutures.service import (
     routes_ws,
 )
 from tokenfutures.service.auth import KEY_HEADER
-from tokenfutures.service.context import ApiError, ErrorBody, Service, address_of, too_many
+from tokenfutures.service.context import ApiError, ErrorBody, Service
 from tokenfutures.service.daily_cycle import DailyCycle
 from tokenfutures.service.index_board import IndexBoard
 from tokenfutures.service.market_data import MarketData
@@ -124,11 +124,12 @@ def install_middleware(app: FastAPI, service: Service) -> None:
 
     @app.middleware("http")
     async def per_address(request: Request, call_next: Any) -> Any:
-        """Requests without a key are limited per address (keys have budgets of their own)."""
+        """Requests without a key are limited per address (keys have budgets of their own;
+        a key that is refused, or sent to a public route, spends the address's too)."""
         if request.url.path.startswith("/v1/") and KEY_HEADER not in request.headers:
-            wait = service.ip_limiter.check(address_of(request), "public", service.clock())
-            if wait > 0:
-                error = too_many("requests without a key from this address", wait)
+            try:
+                service.charge_address(request)
+            except ApiError as error:
                 return error_response(429, error.reason, error.detail, None, error.headers)
         return await call_next(request)
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from fastapi import Request
 from pydantic import BaseModel
 
-from tokenfutures.service.auth import AuthError, authenticate
+from tokenfutures.service.auth import KEY_HEADER, AuthError, authenticate
 from tokenfutures.service.keys import ApiKey, ApiKeyStore
 from tokenfutures.service.ratelimit import RateLimiter
 from tokenfutures.service.sequencer import Sequencer
@@ -72,7 +72,8 @@ class Service:
             key = authenticate(
                 self.keys, request.headers, request.method, path, body, int(now * 1000), scope
             )
-        except AuthError as error:
+        except AuthError as error:  # a refused key spends its address's budget instead
+            self.charge_address(request)
             raise ApiError(error.status, error.code, error.detail) from None
         wait = self.limiter.check(key.key, budget, now)
         if wait > 0:
@@ -80,6 +81,19 @@ class Service:
         limiter = self.limiter
         request.state.allowance = (limiter.remaining(key.key, budget, now), limiter.limit(budget))
         return key
+
+    def charge_address(self, request: Request, budget: str = "public") -> None:
+        """Spend one of the request's address's ``budget``; 429 when it is spent."""
+        wait = self.ip_limiter.check(address_of(request), budget, self.clock())
+        if wait > 0:
+            raise too_many("requests without a valid key from this address", wait)
+
+
+async def keyed_public(request: Request) -> None:
+    """A public route called with a key header: the key is not checked there, so the
+    request spends its address's budget like one without a key."""
+    if KEY_HEADER in request.headers:
+        service_of(request).charge_address(request)
 
 
 def too_many(what: str, wait: float) -> ApiError:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from tokenfutures.engine.timestamps import format_ts
-from tokenfutures.service.context import ApiError, service_of
+from tokenfutures.service.context import ApiError, keyed_public, service_of
 from tokenfutures.service.index_board import HISTORY_DAYS_MAX, IndexBoard
 from tokenfutures.service.market_stats import INTERVALS, MarketStats
 
-router = APIRouter(prefix="/v1", tags=["market data"])
+router = APIRouter(prefix="/v1", tags=["market data"], dependencies=[Depends(keyed_public)])
 DAY_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 
 

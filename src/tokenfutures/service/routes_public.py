@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from tokenfutures.engine.timestamps import format_ts
-from tokenfutures.service.context import ApiError, Service, service_of
+from tokenfutures.service.context import ApiError, Service, keyed_public, service_of
 from tokenfutures.service.formats import book_json, instrument_json
 
-router = APIRouter(prefix="/v1", tags=["market data"])
+router = APIRouter(prefix="/v1", tags=["market data"], dependencies=[Depends(keyed_public)])
 
 
 def _symbol(service: Service, symbol: str) -> str:
