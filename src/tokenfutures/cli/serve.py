@@ -248,7 +248,7 @@ def serve(
         cycle = DailyCycle.for_sequencer(sequencer, fixings_journal=fixings_path)
     published = FixingJournal(fixings_path) if demo or daily_cycle else None
     board = IndexBoard(journal=published)  # the fixings the exchange uses are the ones shown
-    board.on_publish(lambda documents: _record_fixings(store, documents))
+    board.on_fixings(lambda documents: _record_fixings(store, documents))
     ip_limiter = RateLimiter(
         {
             "public": (ip_rate, int(2 * ip_rate)),
@@ -273,8 +273,9 @@ def serve(
 
 
 def _record_fixings(store: ReadStore, documents: list[dict[str, Any]]) -> None:
+    """The published ones (a version in the fixings journal) go to the read models' table."""
     try:
-        store.record_fixings(documents)
+        store.record_fixings(d for d in documents if d.get("published_at") is not None)
     except ValueError as error:  # not a published fixing: the table keeps what it has
         typer.echo(f"read models: fixings not recorded: {error}", err=True)
 

@@ -158,6 +158,7 @@ def create_app(
             if cycle is not None:
                 await cycle.stop()  # before the sequencer stops
             await service.sequencer.stop()
+            board.close()
 
     app = FastAPI(
         title="tokenfutures",
@@ -170,7 +171,7 @@ def create_app(
     app.state.market_data = market_data = MarketData(service.sequencer)
     app.state.daily_cycle = cycle
     app.state.index_board = board = index_board if index_board is not None else IndexBoard()
-    board.on_publish(market_data.on_fixings)
+    board.on_fixings(market_data.on_fixings)
     app.state.market_stats = service.sequencer.stats
 
     install_error_handlers(app)
