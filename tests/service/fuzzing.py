@@ -212,6 +212,7 @@ _COMMANDS: dict[str, tuple[str, ...]] = {
     "cancel_all": ("account",),
     "set_phase": ("symbol", "phase"),
     "set_reference_price": ("symbol", "price"),
+    "list_contract": ("symbol",),
     "deposit": ("account", "amount"),
     "withdraw": ("account", "amount"),
     "add_member": ("member",),

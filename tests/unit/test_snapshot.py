@@ -9,7 +9,9 @@ must be the original's.
   a reduce-only order, positions, two ends of day with statements, a limit-locked close, a
   margin call, and the default that follows (liquidation, transfer to the clearing house);
 - a circuit-breaker pause: a trade outside the band pauses the contract, an order arrives
-  during the pause, and the next command after the pause reopens it with an auction.
+  during the pause, and the next command after the pause reopens it with an auction;
+- a roll: a month listed after the listing date (``list_contract``), traded, settled by an
+  end of day, with orders resting in it; restoring lists it again from the market's catalog.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import gc
 import json
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -31,6 +33,7 @@ from tokenfutures.domain.clearing.house import AnyCommand
 from tokenfutures.domain.commands import NewOrder
 from tokenfutures.domain.values import OrderType, Phase, Side, TimeInForce
 from tokenfutures.engine import snapshot
+from tokenfutures.engine.market import build_market
 from tokenfutures.engine.snapshot import SnapshotError
 
 
@@ -139,6 +142,98 @@ def test_a_snapshot_during_a_circuit_breaker_pause_resumes_identically() -> None
     assert script.exchange.instruments[TKN].phase is Phase.CONTINUOUS  # reopened at the end
     for at in range(len(script.commands) + 1):
         resume_at(lambda: Clearing(circuit_breaker_bp=300), script.commands, at)
+
+
+ROLL_DAY = date(2026, 11, 30)  # TKN2611's last trading day: TKN2711 lists from the evening
+
+
+def roll_lines() -> list[str]:
+    """A market that lists TKN2711 mid-stream and trades it: orders rest in both months, the
+    new month trades, an end of day settles it, orders rest in it over the snapshot."""
+
+    def line(ts: str, **fields: Any) -> str:
+        return json.dumps({"ts": ts, **fields})
+
+    def order(ts: str, account: str, coid: str, symbol: str, side: str, price: str) -> str:
+        return line(ts, type="new_order", account=account, client_order_id=coid, symbol=symbol,
+                    side=side, quantity=3, price=price, time_in_force="GTC")  # fmt: skip
+
+    evening, night = "2026-11-30T08:00:00Z", "2026-11-30T13:05:00Z"
+    lines = [line(evening, type="add_member", member="M")]
+    for account in ("A", "B", "C"):
+        lines.append(line(evening, type="open_account", account=account, member="M"))
+        lines.append(line(evening, type="deposit", account=account, amount="300000.00"))
+    return [
+        *lines,
+        order(evening, "A", "a1", "TKN2612", "buy", "2.490"),
+        line(evening, type="end_of_day", date="2026-11-30"),
+        line(evening, type="list_contract", symbol="TKN2711", phase="continuous"),
+        line(evening, type="set_reference_price", symbol="TKN2711", price="3.300"),
+        order(night, "B", "b1", "TKN2711", "sell", "3.310"),
+        order(night, "C", "c1", "TKN2711", "buy", "3.310"),
+        order(night, "C", "c2", "TKN2711", "buy", "3.290"),
+        line(
+            night,
+            type="amend_order",
+            account="C",
+            client_order_id="c2",
+            symbol="TKN2711",
+            quantity=2,
+        ),  # fmt: skip
+        line(night, type="list_contract", symbol="TKN2711"),  # refused: listed already
+        order(night, "A", "a2", "TKN2711", "sell", "3.320"),
+        line("2026-12-01T07:30:00Z", type="end_of_day", date="2026-12-01"),
+        order("2026-12-02T01:30:00Z", "B", "b2", "TKN2711", "buy", "3.300"),
+    ]
+
+
+def test_a_snapshot_after_any_command_of_a_roll_lists_the_month_again() -> None:
+    lines = roll_lines()
+    whole = build_market(ROLL_DAY)
+    for text in lines:
+        whole.house.handle(whole.codec.decode_line(text))
+    assert list(whole.house.listings) == ["TKN2711"]
+    assert whole.house.positions.position("C", "TKN2711").quantity == 3
+    for at in range(len(lines) + 1):
+        first, restored, again = (build_market(ROLL_DAY) for _ in range(3))
+        for text in lines[:at]:
+            first.house.handle(first.codec.decode_line(text))
+            again.house.handle(again.codec.decode_line(text))
+        document = json.loads(json.dumps(snapshot.export_house(first.house)))
+        snapshot.restore_house(restored.house, document, restored.catalog)
+        assert restored.house.state_hash() == again.house.state_hash(), f"at {at}"
+        restored.house.check_invariants()
+        assert snapshot.export_house(restored.house) == document
+        assert restored.contracts == again.contracts
+        for offset, text in enumerate(lines[at:], start=at):
+            expected = again.house.handle(again.codec.decode_line(text))
+            assert restored.house.handle(restored.codec.decode_line(text)) == expected, offset
+            assert restored.house.state_hash() == again.house.state_hash()
+        assert restored.house.state_hash() == whole.house.state_hash()
+
+
+def test_restoring_a_state_without_the_roll_takes_the_listed_months_out() -> None:
+    before, rolled = build_market(ROLL_DAY), build_market(ROLL_DAY)
+    for text in roll_lines():
+        rolled.house.handle(rolled.codec.decode_line(text))
+    assert "TKN2711" in rolled.codec.tick_sizes
+    snapshot.restore_house(rolled.house, snapshot.export_house(before.house), rolled.catalog)
+    assert rolled.house.state_hash() == before.house.state_hash()
+    assert rolled.contracts == before.contracts
+    assert "TKN2711" not in rolled.codec.tick_sizes
+    assert "TKN2711" not in rolled.exchange.instruments
+
+
+def test_a_roll_is_refused_by_a_market_that_lists_nothing_later() -> None:
+    rolled = build_market(ROLL_DAY)
+    for text in roll_lines():
+        rolled.house.handle(rolled.codec.decode_line(text))
+    document = json.loads(json.dumps(snapshot.export_house(rolled.house)))
+    with pytest.raises(SnapshotError, match="lists none"):
+        snapshot.restore_house(build_market(ROLL_DAY).house, document)
+    document["listings"] = ["TKN2713"]
+    with pytest.raises(SnapshotError, match="listings: symbol"):
+        snapshot.restore_house(build_market(ROLL_DAY).house, document, rolled.catalog)
 
 
 def state_after(script: Recording, count: int, make: Callable[[], Clearing]) -> Clearing:

@@ -232,7 +232,11 @@ def test_take_snapshot_writes_the_state_now(tmp_path: Path) -> None:
     assert stored is not None
     assert stored[:2] == (seq, state_hash)
     found = snapshot.read_document(snapshot.decode(stored[2]))
-    assert (found.seq, found.state_hash, sorted(found.parts)) == (seq, state_hash, ["market_stats", "tape"])
+    assert (found.seq, found.state_hash, sorted(found.parts)) == (
+        seq,
+        state_hash,
+        ["market_stats", "tape"],
+    )
     with pytest.raises(SequencerStopped):
         asyncio.run(live.take_snapshot())
     live.journal.close()
@@ -323,3 +327,85 @@ def test_a_snapshot_that_cannot_be_written_stops_nothing(
     assert journal.latest_snapshot(30) is None
     assert any("could not be written" in r.getMessage() for r in caplog.records)
     journal.close()
+
+
+ROLL_NS = int(datetime(2026, 11, 30, 8, 0, tzinfo=UTC).timestamp()) * 1_000_000_000
+
+
+def on_the_new_month(commands: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [c | {"symbol": "TKN2711"} if "symbol" in c else c for c in commands]
+
+
+def roll_session() -> list[dict[str, Any]]:
+    """Trading in TKN2612, the roll onto TKN2711 (listed, priced, traded), an end of day."""
+    return [
+        *setup(),
+        *trading(3, 30, "r"),
+        {"type": "list_contract", "symbol": "TKN2711", "phase": "continuous"},
+        {"type": "set_reference_price", "symbol": "TKN2711", "price": "2.500"},
+        *on_the_new_month(trading(4, 50, "n")),
+        {"type": "end_of_day", "date": "2026-11-30"},
+        {"type": "set_phase", "symbol": "TKN2711", "phase": "continuous"},
+        *on_the_new_month(trading(5, 20, "m")),
+    ]
+
+
+def rolling_sequencer(path: Path, **options: Any) -> tuple[Sequencer, TradeTape]:
+    clock = Clock()
+    clock.now = ROLL_NS  # 16:00 on TKN2611's last day: TKN2711 may be listed
+    journal = SqliteJournal(path)
+    opened = Sequencer(journal, market_for_journal(journal, LISTING), clock=clock, **options)
+    return opened, TradeTape(opened)
+
+
+def test_recovery_after_a_roll_starts_from_a_snapshot_that_lists_the_new_month(
+    tmp_path: Path,
+) -> None:
+    live, live_tape = rolling_sequencer(tmp_path / "x.db", snapshot_every=20)
+    outcomes = asyncio.run(_run(live, roll_session()))
+    listed = next(o for o in outcomes if o.events and o.events[0]["type"] == "contract_listed")
+    assert listed.seq is not None
+    new_month = [t for t in live_tape.trades if t[0] > listed.seq]
+    assert len(new_month) > 5
+    live.journal.close()
+    recovered, tape = rolling_sequencer(tmp_path / "x.db")
+    replayed = recovered.recover()
+    assert recovered.recovered_from is not None
+    assert recovered.recovered_from > listed.seq  # the snapshot holds the listed month
+    assert replayed == live.last_seq - recovered.recovered_from
+    assert_same(recovered, tape, live, live_tape)
+    assert recovered.market.contracts == live.market.contracts
+    assert "TKN2711" in recovered.codec.tick_sizes
+    recovered.journal.close()
+    full, full_tape = rolling_sequencer(tmp_path / "x.db")
+    assert full.recover(use_snapshot=False) == live.last_seq
+    assert_same(full, full_tape, live, live_tape)
+    full.journal.close()
+
+
+def test_a_snapshot_after_a_roll_that_cannot_be_trusted_falls_back_without_the_month(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    live, live_tape = rolling_sequencer(tmp_path / "x.db", snapshot_every=20)
+    asyncio.run(_run(live, roll_session()))
+    live.journal.close()
+    journal = SqliteJournal(tmp_path / "x.db")
+    stored = journal.latest_snapshot(live.last_seq)
+    assert stored is not None
+    _changed_state(journal, *stored)  # restored (the month listed again), then refused
+    journal.close()
+    with caplog.at_level(logging.ERROR, logger="tokenfutures.sequencer"):
+        recovered, tape = rolling_sequencer(tmp_path / "x.db")
+        replayed = recovered.recover()
+    assert any("is not used" in r.getMessage() for r in caplog.records)
+    assert (replayed, recovered.recovered_from) == (live.last_seq, None)
+    assert_same(recovered, tape, live, live_tape)
+    recovered.journal.close()
+
+
+async def _run(live: Sequencer, commands: list[dict[str, Any]]) -> list[Outcome]:
+    live.start()
+    try:
+        return await submit_all(live, commands)
+    finally:
+        await live.stop()

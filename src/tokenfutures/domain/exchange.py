@@ -50,9 +50,7 @@ class Exchange:
         self.registry = OrderRegistry()
         self.instruments: dict[str, Instrument] = {}
         for rule in rules:
-            if rule.symbol in self.instruments:
-                raise ValueError(f"symbol {rule.symbol}: listed twice")
-            self.instruments[rule.symbol] = Instrument(rule, self.registry, phase)
+            self.add_instrument(rule, phase)
         self.self_trade_prevention = self_trade_prevention
         self.balances: dict[str, int] = {}
         self.clock = 0  # the latest command time: time never runs backwards
@@ -65,6 +63,15 @@ class Exchange:
             SetReferencePrice: self._set_reference_price,
             Deposit: self._deposit,
         }
+
+    def add_instrument(self, rules: InstrumentRules, phase: Phase) -> Instrument:
+        """List one more instrument (a contract month listed later), its books empty, in
+        ``phase``. Listing a symbol twice is a bug: the caller checks first."""
+        if rules.symbol in self.instruments:
+            raise ValueError(f"symbol {rules.symbol}: listed twice")
+        inst = Instrument(rules, self.registry, phase)
+        self.instruments[rules.symbol] = inst
+        return inst
 
     def handle(self, command: Command) -> list[Event]:
         out: list[Event] = []

@@ -4,18 +4,24 @@ Commands arrive as JSON objects with a ``type`` and a ``ts``; decimal prices and
 may be strings or JSON numbers (read exactly, never through floats). Anything malformed
 raises ``CommandError`` naming the field and the rule; nothing reaches the core then.
 Formats are documented in docs/commands-and-events.md.
+
+``list_contract`` names a contract month by its symbol; the codec's ``ContractSource`` (the
+market's catalog of products on the trading calendar) works out its dates, and the codec its
+trading rules and clearing terms, so the command that reaches the core carries them all and
+decodes to the same command whenever the journal is replayed. A symbol of no product, or of
+a month the listing calendar does not list on the command's trading day, stops here.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date
 from decimal import Decimal
 from enum import Enum
 from fractions import Fraction
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from tokenfutures.domain.clearing.accounts import AccountStatus
 from tokenfutures.domain.clearing.commands import (
@@ -24,11 +30,13 @@ from tokenfutures.domain.clearing.commands import (
     EndOfDay,
     FinalSettlement,
     FundHouseCapital,
+    ListContract,
     MarginCallDeadline,
     OpenAccount,
     SetAccountStatus,
     Withdraw,
 )
+from tokenfutures.domain.clearing.terms import contract_terms
 from tokenfutures.domain.commands import (
     AmendOrder,
     CancelAll,
@@ -39,6 +47,7 @@ from tokenfutures.domain.commands import (
     SetPhase,
     SetReferencePrice,
 )
+from tokenfutures.domain.listing import ListedContract, to_instrument_rules
 from tokenfutures.domain.rejects import RejectReason
 from tokenfutures.domain.values import OrderType, Phase, SelfTradePrevention, Side, TimeInForce
 from tokenfutures.engine.timestamps import parse_ts
@@ -99,6 +108,7 @@ _FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "end_of_day": (frozenset({"date"}), frozenset({"index"})),
     "margin_call_deadline": (frozenset(), frozenset()),
     "final_settlement": (frozenset({"symbol"}), frozenset({"price", "fixings"})),
+    "list_contract": (frozenset({"symbol"}), frozenset({"phase"})),
 }
 MAX_INDEX_ENTRIES = 64
 MICROS_PER_UNIT = Fraction(1_000_000)
@@ -106,11 +116,56 @@ MICROS_PER_UNIT = Fraction(1_000_000)
 COMMAND_TYPES = tuple(_FIELDS)
 
 
-class Codec:
-    """Reads commands and writes events for a set of instruments with known tick sizes."""
+class ContractSource(Protocol):
+    """Where ``list_contract`` finds a contract month (``engine/market.py``'s catalog)."""
 
-    def __init__(self, tick_sizes: Mapping[str, Decimal], minor_units: int = 2) -> None:
-        self.tick_sizes = dict(tick_sizes)
+    def listable(self, symbol: str, ts: int) -> ListedContract:
+        """The month ``symbol`` names, if listed on the trading day of ``ts``; otherwise
+        ``CommandError`` naming the rule."""
+        ...
+
+
+class TickSizes(Mapping[str, Decimal]):
+    """Tick sizes by symbol: those of the market's first contracts, then those of the
+    contracts in ``listed`` (the clearing house's listings, read as they grow)."""
+
+    __slots__ = ("_first", "_listed")
+
+    def __init__(self, first: Mapping[str, Decimal], listed: Mapping[str, ListedContract]) -> None:
+        self._first = dict(first)
+        self._listed = listed
+
+    def __getitem__(self, symbol: str) -> Decimal:
+        tick = self._first.get(symbol)
+        if tick is None:
+            return self._listed[symbol].product.tick_size
+        return tick
+
+    def __contains__(self, symbol: object) -> bool:
+        return symbol in self._first or symbol in self._listed
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._first
+        yield from (symbol for symbol in self._listed if symbol not in self._first)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+class Codec:
+    """Reads commands and writes events for a set of instruments with known tick sizes
+    (a ``TickSizes`` follows contracts listed later); ``contracts`` lists new months."""
+
+    def __init__(
+        self,
+        tick_sizes: Mapping[str, Decimal],
+        minor_units: int = 2,
+        contracts: ContractSource | None = None,
+    ) -> None:
+        self.tick_sizes: Mapping[str, Decimal] = (
+            tick_sizes if isinstance(tick_sizes, TickSizes) else dict(tick_sizes)
+        )
+        self.contracts = contracts
         self.minor_unit = Decimal(1).scaleb(-minor_units)
         self._readers: dict[str, Callable[[Mapping[str, Any], int], AnyCommand]] = {
             "new_order": self._new_order,
@@ -128,6 +183,7 @@ class Codec:
             "end_of_day": self._end_of_day,
             "margin_call_deadline": lambda data, ts: MarginCallDeadline(ts),
             "final_settlement": self._final_settlement,
+            "list_contract": self._list_contract,
         }
 
     # --- reading commands ----------------------------------------------------------------
@@ -289,6 +345,17 @@ class Codec:
             values = {str(i): v for i, v in enumerate(raw)}
             fixings = tuple(_micros(values, str(i), f"fixings[{i}]") for i in range(len(raw)))
         return FinalSettlement(ts, symbol, price, fixings)
+
+    def _list_contract(self, data: Mapping[str, Any], ts: int) -> AnyCommand:
+        symbol = _identifier(data, "symbol")
+        phase = _enum(data, "phase", Phase, Phase.CLOSED)
+        if self.contracts is None:
+            raise CommandError(
+                RejectReason.UNKNOWN_SYMBOL, "symbol", "this market lists no contracts later"
+            )
+        contract = self.contracts.listable(symbol, ts)
+        rules, terms = to_instrument_rules(contract), contract_terms(contract)
+        return ListContract(ts, contract, rules, terms, phase)
 
     def _money(self, data: Mapping[str, Any], field: str) -> int:
         amount = _decimal(data, field)

@@ -60,6 +60,7 @@ EVENT_TYPES: dict[type, str] = {
     clearing.DefaultLossUnallocated: "default_loss_unallocated",
     clearing.FinalSettlementPaid: "final_settlement_paid",
     clearing.ContractSettled: "contract_settled",
+    clearing.ContractListed: "contract_listed",
 }
 
 PRICE_FIELDS = frozenset(

@@ -11,14 +11,19 @@ The document (:data:`FORMAT`, version :data:`VERSION`) is JSON-ready: integers s
      "seq": 1234,                 # the last journal command it includes
      "last_ts": 1795397400000000, # the latest command time (exchange microseconds)
      "state_hash": "…",           # ClearingHouse.state_hash() of the state it holds
-     "house": {"configuration": "…", "exchange": {…}, "clearing": {…}},
+     "house": {"configuration": "…", "listings": […], "exchange": {…}, "clearing": {…}},
      "views": {…},                # the service's read models
      "parts": {"name": …}}        # read models registered as snapshot parts
 
 ``house.configuration`` is a SHA-256 of the market the state belongs to (contract rules,
 clearing terms, margin parameters): a snapshot is restored only into the same market, since a
-changed contract must be replayed from the journal under its new terms. The core's state is
-written by ``snapshot_exchange.py``, the clearing house's by ``snapshot_clearing.py``.
+changed contract must be replayed from the journal under its new terms. ``house.listings``
+names the contract months listed after the listing date, in the order they were listed
+(absent: none); restoring lists them again, worked out by the market's catalog from the
+products file and the trading calendar, before the configuration is compared, so a market
+that has rolled onto new months restores into a market built for its listing date. The
+core's state is written by ``snapshot_exchange.py``, the clearing house's by
+``snapshot_clearing.py``.
 
 Stored, a document is compact JSON compressed with zlib (:func:`encode`, :func:`decode`);
 zlib's checksum catches a damaged body.
@@ -36,6 +41,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tokenfutures.domain.clearing.house import ClearingHouse
+from tokenfutures.domain.clearing.listings import add_contract, remove_listings
+from tokenfutures.domain.clearing.terms import contract_terms
+from tokenfutures.domain.listing import ListedContract, to_instrument_rules
+from tokenfutures.domain.values import Phase
+from tokenfutures.engine.codec import CommandError
 from tokenfutures.engine.snapshot_clearing import export_clearing, restore_clearing
 from tokenfutures.engine.snapshot_exchange import export_exchange, restore_exchange
 from tokenfutures.engine.snapshot_values import SnapshotError, integer
@@ -60,6 +70,12 @@ __all__ = [
     "read_document",
     "restore_house",
 ]
+
+
+class ContractCatalog(Protocol):
+    """Where restoring finds the contract months a snapshot lists (the market's catalog)."""
+
+    def contract(self, symbol: str) -> ListedContract: ...
 
 
 class SnapshotPart(Protocol):
@@ -101,19 +117,24 @@ def export_house(house: ClearingHouse) -> dict[str, Any]:
     """The state of ``house`` and its exchange as JSON-ready values (a copy)."""
     return {
         "configuration": configuration(house),
+        "listings": list(house.listings),
         "exchange": export_exchange(house.exchange),
         "clearing": export_clearing(house),
     }
 
 
-def restore_house(house: ClearingHouse, data: dict[str, Any]) -> None:
+def restore_house(
+    house: ClearingHouse, data: dict[str, Any], catalog: ContractCatalog | None = None
+) -> None:
     """Replace the state of ``house`` (which must trade the same market) by ``data``.
 
-    Raises :class:`SnapshotError` if ``data`` belongs to another market or cannot be read;
-    ``house`` may then hold part of it: restore another document (an empty house's export,
-    say) before using it again.
+    The contracts ``data`` lists after the listing date are listed again from ``catalog``
+    (and those ``house`` had listed are taken out first). Raises :class:`SnapshotError` if
+    ``data`` belongs to another market or cannot be read; ``house`` may then hold part of
+    it: restore another document (an empty house's export, say) before using it again.
     """
     try:
+        _restore_listings(house, data.get("listings", []), catalog)
         if data["configuration"] != configuration(house):
             raise SnapshotError("the snapshot was taken of a market with other contracts or terms")
         restore_exchange(house.exchange, data["exchange"])
@@ -122,6 +143,25 @@ def restore_house(house: ClearingHouse, data: dict[str, Any]) -> None:
         raise
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as error:
         raise SnapshotError(f"unreadable snapshot: {type(error).__name__}: {error}") from error
+
+
+def _restore_listings(
+    house: ClearingHouse, symbols: list[Any], catalog: ContractCatalog | None
+) -> None:
+    if list(house.listings) == symbols:
+        return
+    remove_listings(house)
+    if symbols and catalog is None:
+        raise SnapshotError("the snapshot lists contracts later, and this market lists none")
+    for symbol in symbols:
+        if catalog is None or not isinstance(symbol, str) or symbol in house.exchange.instruments:
+            raise SnapshotError(f"listings: {symbol!r} cannot be listed again")
+        try:
+            contract = catalog.contract(symbol)
+        except CommandError as error:
+            raise SnapshotError(f"listings: {error}") from None
+        rules, terms = to_instrument_rules(contract), contract_terms(contract)
+        add_contract(house, contract, rules, terms, Phase.CLOSED)  # the snapshot has its phase
 
 
 def document(

@@ -10,8 +10,9 @@ iterates them later sees the same order):
   reference price]`` and its P&L sums;
 - members, accounts (``[account, member, group, exempt, status]``) and groups;
 - the day so far (prints, last prices, closes, lots opened per group, trades for the
-  statements), settlement prices, limit locks, margin calls, guaranty-fund contributions,
-  delisted contracts, reduce-only orders, statements and closing balances.
+  statements, contracts listed since the last end of day), settlement prices, limit locks,
+  margin calls, guaranty-fund contributions, delisted contracts, reduce-only orders,
+  statements and closing balances.
 
 The contract terms and margin parameters are not written: they come from the market the
 snapshot is restored into.
@@ -140,6 +141,7 @@ def _export_day(day: TradingDay) -> dict[str, Any]:
         "closed_at": dict(day.closed_at),
         "opened": [[group, symbol, lots] for (group, symbol), lots in day.opened.items()],
         "trades": {a: [_trade_row(t) for t in ts] for a, ts in day.trades.items()},
+        "listed": list(day.listed),
     }
 
 
@@ -250,4 +252,5 @@ def _day(data: dict[str, Any]) -> TradingDay:
     day.closed_at = integers(data["closed_at"], "closed_at")
     day.opened = {(str(g), str(s)): integer(n, "opened") for g, s, n in data["opened"]}
     day.trades = {str(a): [_statement_trade(t) for t in rows] for a, rows in data["trades"].items()}
+    day.listed = [str(symbol) for symbol in data.get("listed", [])]  # absent: none
     return day

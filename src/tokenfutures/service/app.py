@@ -15,6 +15,9 @@ is ``500 internal`` (its traceback goes to the server's log, not to the client).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from http import HTTPStatus
@@ -35,11 +38,12 @@ from tokenfutures.service import (
 )
 from tokenfutures.service.auth import KEY_HEADER
 from tokenfutures.service.context import ApiError, ErrorBody, Service
-from tokenfutures.service.daily_cycle import DailyCycle
+from tokenfutures.service.daily_cycle import DailyCycle, roll_listings
 from tokenfutures.service.index_board import IndexBoard
 from tokenfutures.service.market_data import MarketData
 from tokenfutures.service.sequencer import SequencerStopped
 
+log = logging.getLogger("tokenfutures.service")
 MAX_BODY = 65_536  # bytes: an order is a few hundred; admin commands a few thousand
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     "4XX": {"model": ErrorBody, "description": "Refused: the reason, the field and the rule"}
@@ -144,17 +148,39 @@ def install_middleware(app: FastAPI, service: Service) -> None:
         return response
 
 
+ROLL_CHECK_S = 600.0
+
+
+async def roll_every_day(service: Service) -> None:
+    """Without the daily cycle: list the months the calendar lists today, at start and then
+    every ``ROLL_CHECK_S`` (a new day's months as soon as it begins), in continuous trading."""
+    while True:
+        try:
+            for outcome in await roll_listings(service.sequencer):
+                log.info("listing roll: %s", outcome.events)
+        except SequencerStopped:
+            return
+        await asyncio.sleep(ROLL_CHECK_S)
+
+
 def create_app(
     service: Service, cycle: DailyCycle | None = None, index_board: IndexBoard | None = None
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         service.sequencer.start()
+        roller = None
         if cycle is not None:
-            cycle.start()  # after the sequencer: it submits through it
+            cycle.start()  # after the sequencer: it submits through it (and lists new months)
+        else:
+            roller = asyncio.create_task(roll_every_day(service), name="listing-roll")
         try:
             yield
         finally:
+            if roller is not None:
+                roller.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await roller
             if cycle is not None:
                 await cycle.stop()  # before the sequencer stops
             await service.sequencer.stop()

@@ -22,6 +22,12 @@ window's fixings are there.
 A command the exchange rejects is logged and not sent again for ``retry_seconds`` (so a
 refused step does not repeat every second); the planner's notes (what is held back and why)
 are logged when they change.
+
+The cycle rolls the market onto new months (``roll``, on by default): it plans with the
+market's contracts as they are now, those listed since the start included, and lists each
+month the listing calendar adds. An exchange run without the cycle can list the months it
+lacks with :func:`roll_listings` (at start-up, say), which lists them in continuous trading
+like the other contracts of such an exchange.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ from tokenfutures.adapters.fixing_journal import FixingJournal
 from tokenfutures.domain.calendar import TradingCalendar
 from tokenfutures.domain.clearing.house import ClearingHouse
 from tokenfutures.domain.contracts import ProductSpec
-from tokenfutures.domain.listing import ListedContract
+from tokenfutures.domain.listing import ListedContract, listed_contracts
 from tokenfutures.domain.values import Phase
 from tokenfutures.engine.index_json import fixing_json, published_fixing, sources_json
 from tokenfutures.engine.indices import DEFAULT_SOURCES, IndexFamily
@@ -55,6 +61,7 @@ from tokenfutures.service.schedule import (
     Plan,
     end_of_day_command,
     final_settlement_command,
+    list_contract_command,
     plan_cycle,
     set_phase_command,
 )
@@ -145,6 +152,7 @@ def exchange_state(
 ) -> ExchangeState:
     """The planner's summary of the clearing house (read on the event loop, between commands)."""
     states: dict[str, ContractState] = {}
+    ended = house.last_end_of_day is not None
     for contract in contracts:
         inst = house.exchange.instruments.get(contract.symbol)
         if inst is None:
@@ -152,7 +160,8 @@ def exchange_state(
         states[contract.symbol] = ContractState(
             phase=inst.phase,
             reference_price=inst.reference * contract.product.tick_size,
-            settled=house.last_end_of_day is not None,  # every contract settles at each one
+            # every contract settles at each end of day: all but those listed since the last
+            settled=ended and contract.symbol not in house.day.listed,
             paused=inst.reopen_at is not None,
             delisted=contract.symbol in house.delisted,
         )
@@ -172,11 +181,18 @@ class DailyCycle:
         times: CycleTimes = DEFAULT_TIMES,
         clock: Callable[[], datetime] = wall_clock,
         retry_seconds: float = 300.0,
+        roll: bool = True,
     ) -> None:
         self.sequencer = sequencer
         self.calendar = calendar
-        self.contracts = tuple(sequencer.market.contracts if contracts is None else contracts)
-        self.products: dict[str, ProductSpec] = {c.product.code: c.product for c in self.contracts}
+        self._contracts = None if contracts is None else tuple(contracts)
+        catalog = sequencer.market.catalog
+        self.products: dict[str, ProductSpec] = (
+            dict(catalog.products)
+            if catalog is not None
+            else {c.product.code: c.product for c in self.contracts}
+        )
+        self.roll = roll
         if first_day is None:
             listed = sequencer.journal.get_meta("listing_date")
             first_day = None if listed is None else date.fromisoformat(listed)
@@ -206,6 +222,12 @@ class DailyCycle:
             published = None if fixings_journal is None else FixingJournal(fixings_journal)
             options["fixings"] = IndexFixings(journal=published)
         return cls(sequencer, load_trading_calendar(), **options)
+
+    @property
+    def contracts(self) -> tuple[ListedContract, ...]:
+        """The contracts the cycle runs: the market's now (those listed since included), or
+        the ones it was given."""
+        return self.sequencer.market.contracts if self._contracts is None else self._contracts
 
     # --- running ---------------------------------------------------------------------------
 
@@ -258,10 +280,12 @@ class DailyCycle:
         return plan
 
     def _plan_with_cache(self, moment: datetime) -> Plan:
-        state = exchange_state(self.sequencer.house, self.contracts, self.first_day)
+        contracts = self.contracts
+        state = exchange_state(self.sequencer.house, contracts, self.first_day)
         return plan_cycle(
-            self.products, self.calendar, self.contracts, state, moment, self._fixings, self.times
-        )
+            self.products, self.calendar, contracts, state, moment, self._fixings, self.times,
+            roll=self.roll,
+        )  # fmt: skip
 
     async def _load(self, days: set[date]) -> bool:
         """Fetch the fixings of ``days`` not cached (nor failed lately); whether any arrived."""
@@ -377,3 +401,23 @@ class DailyCycle:
                 )
             values.append(value)
         return final_settlement_command(contract.symbol, values)
+
+
+async def roll_listings(
+    sequencer: Sequencer, today: date | None = None, *, phase: Phase = Phase.CONTINUOUS
+) -> list[Outcome]:
+    """List every month the listing calendar lists on ``today`` (exchange-local; default: the
+    wall clock's date in Shanghai, as the sequencer stamps commands) that the exchange does
+    not hold, in ``phase``: continuous by default, as an exchange without the daily cycle
+    trades. The outcome of each listing, in listing order; nothing is listed twice.
+
+    For an exchange run without the daily cycle (which lists the months itself): call it
+    once the sequencer has started, at start-up and then as often as days go by."""
+    catalog = sequencer.market.catalog
+    if catalog is None:
+        return []
+    day = today if today is not None else wall_clock().astimezone(SHANGHAI).date()
+    held = sequencer.house.exchange.instruments
+    due = [c for c in listed_contracts(catalog.products, catalog.calendar, day)
+           if c.symbol not in held]  # fmt: skip
+    return [await sequencer.submit(list_contract_command(c.symbol, phase)) for c in due]

@@ -28,6 +28,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from tokenfutures.domain.clearing.events import ContractListed
 from tokenfutures.domain.events import (
     AuctionUncrossed,
     OrderAccepted,
@@ -101,6 +102,8 @@ class MarketData:
             kind = type(event)
             if kind in _BOOK_EVENTS:
                 touched.add(event.symbol)
+            elif kind is ContractListed:  # a new month: its book can be subscribed to
+                self.books.setdefault(event.symbol, BookState())
             if kind is TradeExecuted:
                 self._trade(event)
                 self._fills(event, accounts)

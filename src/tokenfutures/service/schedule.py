@@ -23,11 +23,21 @@ Rules, in exchange local time (Asia/Shanghai), on the calendar's business days:
   belong to others and are left alone: ``halted`` (an operator's halt: lifted by the
   operator; the end of day closes it) and a circuit-breaker pause (``pre_open`` with a reopen
   time, which the exchange ends itself; the session's close still closes it).
+- **The roll onto new months** (``roll=True``, as the service's cycle plans). A trading day
+  begins once the previous business day's end of day has run (its night session, where the
+  product has one, is held that evening); before anything else, the plan lists every
+  contract month the listing calendar lists on the trading day of the moment
+  (``listed_contracts``) that the exchange does not hold (``list_contract``, closed), and
+  again right after an end of day this plan sends for the moment's day, for the next
+  business day. So the month that replaces an expired one is listed with the expiring
+  contract's last end of day, the evening before its first trading day. A month listed so is
+  a new contract: it gets its reference price (next rule), and its phases like any other.
 - **New contracts.** A contract never settled that still stands at its product's default
-  reference price gets, before anything else, the latest fixing of its underlying index
-  before its first day in this plan (the previous business day's), rounded half to even to
-  a tick, as its reference price (``set_reference_price``). Afterwards the reference price
-  is always the last settlement price, which the end of day sets.
+  reference price gets, before anything else but the listings, the latest fixing of its
+  underlying index before its first day in this plan (the previous business day's; for a
+  month listed later, the day before its first trading day at the earliest), rounded half to
+  even to a tick, as its reference price (``set_reference_price``). Afterwards the reference
+  price is always the last settlement price, which the end of day sets.
 - **End of day**, once per business day, at ``CycleTimes.end_of_day`` after the latest close
   of the products' last day session (15:30 for a 15:00 close), with the day's fixing of each
   product's underlying index as ``index`` (micro-unit decimal strings) where available; a
@@ -53,15 +63,14 @@ Rules, in exchange local time (Asia/Shanghai), on the calendar's business days:
 
 Not scheduled:
 
-- Contracts are the ones given: listing the months that start trading after the exchange's
-  listing date (the roll onto the next contract month) is not part of the plan.
+- Without ``roll`` the contracts are the ones given: no month is listed.
 - The margin-call deadline is not sent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -72,7 +81,7 @@ from zoneinfo import ZoneInfo
 from tokenfutures.domain.calendar import TradingCalendar
 from tokenfutures.domain.contracts import EXCHANGE_TIMEZONE, ProductSpec
 from tokenfutures.domain.index.aggregation import round_half_even
-from tokenfutures.domain.listing import ListedContract
+from tokenfutures.domain.listing import ListedContract, listed_contracts
 from tokenfutures.domain.values import Phase
 
 SHANGHAI = ZoneInfo(EXCHANGE_TIMEZONE)
@@ -142,6 +151,14 @@ def end_of_day_command(day: date, index: Mapping[str, int]) -> dict[str, Any]:
     """The end of day of ``day`` with the day's fixings by index code (micro-units)."""
     values = {code: units_text(index[code]) for code in sorted(index)}
     return {"type": "end_of_day", "date": day.isoformat(), "index": values}
+
+
+def list_contract_command(symbol: str, phase: Phase | None = None) -> dict[str, Any]:
+    """List the contract month ``symbol`` (``closed`` unless ``phase`` says otherwise)."""
+    command: dict[str, Any] = {"type": "list_contract", "symbol": symbol}
+    if phase is not None:
+        command["phase"] = phase.value
+    return command
 
 
 def final_settlement_command(symbol: str, fixings: Sequence[int]) -> dict[str, Any]:
@@ -242,6 +259,15 @@ def _night_phase(
     return None
 
 
+def trading_day(calendar: TradingCalendar, last_end_of_day: date | None, today: date) -> date:
+    """The business day trading belongs to on ``today``: today's (the next business day's on
+    a day without trading) until its end of day has run, then the next one's."""
+    day = today if calendar.is_business_day(today) else calendar.next_business_day(today)
+    if last_end_of_day is not None and last_end_of_day >= day:
+        day = calendar.next_business_day(last_end_of_day)
+    return day
+
+
 def end_of_day_days(
     calendar: TradingCalendar, state: ExchangeState, today: date, after_close: bool
 ) -> tuple[date, ...]:
@@ -264,8 +290,11 @@ def plan_cycle(
     moment: datetime,
     fixings: Fixings = NO_FIXINGS,
     times: CycleTimes = DEFAULT_TIMES,
+    *,
+    roll: bool = False,
 ) -> Plan:
-    """The commands due at ``moment`` (an aware datetime) and not yet done, in order."""
+    """The commands due at ``moment`` (an aware datetime) and not yet done, in order;
+    ``roll``: list the months the listing calendar lists that the exchange lacks."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("moment: must be timezone-aware")
     local = moment.astimezone(SHANGHAI)
@@ -274,11 +303,10 @@ def plan_cycle(
         calendar, state, today, clock >= end_of_day_time(products.values(), times)
     )
     planner = _Planner(products, calendar, contracts, state, fixings)
-    if days:
-        first = days[0]
-    else:
-        first = today if calendar.is_business_day(today) else calendar.next_business_day(today)
-    planner.reference_prices(first)
+    trading = trading_day(calendar, state.last_end_of_day, today)
+    if roll:
+        planner.listings(trading)
+    planner.reference_prices(days[0] if days else trading)
     planner.final_settlements()  # due from ends of day already run
     for day in days:
         if day == today:
@@ -288,6 +316,10 @@ def plan_cycle(
     planner.phases(today, clock, times, day_over)
     if today in days:
         planner.end_of_day(today)
+        if roll:  # the next trading day begins: its months, and their reference prices
+            following = calendar.next_business_day(today)
+            planner.listings(following)
+            planner.reference_prices(following)
     return planner.plan()
 
 
@@ -307,6 +339,7 @@ class _Planner:
         self.state = state
         self.contracts = [c for c in contracts if c.symbol in state.contracts]
         self.fixings = fixings
+        self.known = dict(state.contracts)  # and the contracts this plan lists
         self.phase = {symbol: known.phase for symbol, known in state.contracts.items()}
         self.delisted = {symbol for symbol, known in state.contracts.items() if known.delisted}
         self.last_end_of_day = state.last_end_of_day
@@ -327,16 +360,29 @@ class _Planner:
         value = self.fixings[(index, day)]
         return value, "" if value is not None else "not published"
 
+    def listings(self, day: date) -> None:
+        """List the months the listing calendar lists on ``day`` that the exchange lacks."""
+        for contract in listed_contracts(self.products, self.calendar, day):
+            symbol = contract.symbol
+            if symbol in self.known:
+                continue
+            self.commands.append(list_contract_command(symbol))
+            self.contracts.append(contract)
+            self.known[symbol] = ContractState(Phase.CLOSED, contract.product.reference_price)
+            self.phase[symbol] = Phase.CLOSED
+
     def reference_prices(self, first: date) -> None:
-        """New contracts start from their index's fixing of the business day before ``first``."""
-        day = self.calendar.previous_business_day(first)
+        """New contracts start from their index's fixing of the business day before ``first``
+        (before their first trading day, for a month that starts trading later)."""
         for contract in self.contracts:
-            known = self.state.contracts[contract.symbol]
+            known = self.known[contract.symbol]
             product = contract.product
             if known.settled or known.delisted or contract.last_trading_day < first:
                 continue
             if known.reference_price != product.reference_price:
                 continue  # set already, by the cycle or by an operator
+            start = max(first, contract.first_trading_day)
+            day = self.calendar.previous_business_day(start)
             value, why = self.lookup(product.underlying, day)
             if value is None:
                 self.notes.append(
@@ -371,7 +417,7 @@ class _Planner:
             if current is Phase.HALTED:
                 self.notes.append(f"{symbol}: halted; the cycle leaves it to the operator")
                 continue
-            paused = self.state.contracts[symbol].paused and current is Phase.PRE_OPEN
+            paused = self.known[symbol].paused and current is Phase.PRE_OPEN
             if paused and wanted is Phase.CONTINUOUS:
                 continue  # a circuit-breaker pause: the exchange reopens it itself
             self.commands.append(set_phase_command(symbol, wanted))
@@ -392,6 +438,7 @@ class _Planner:
         for symbol in self.phase:
             if symbol not in self.delisted:
                 self.phase[symbol] = Phase.CLOSED  # the end of day closes every contract
+                self.known[symbol] = replace(self.known[symbol], settled=True)  # and settles it
         self.final_settlements()
 
     def final_settlements(self) -> None:

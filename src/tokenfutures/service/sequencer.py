@@ -77,7 +77,8 @@ class SequencerStopped(RuntimeError):
 
 
 def market_for_journal(journal: Journal, today: date) -> Market:
-    """The market of the journal's listing date, recorded when the journal was created."""
+    """The market of the journal's listing date, recorded when the journal was created (the
+    months listed since are commands of the journal: replaying it lists them again)."""
     listed = journal.get_meta("listing_date")
     if listed is None:
         journal.set_meta("listing_date", today.isoformat())
@@ -182,7 +183,7 @@ class Sequencer:
 
     def _load(self, found: snapshot.Snapshot) -> None:
         """Replace the whole state (clearing house, read models, parts) by ``found``'s."""
-        snapshot.restore_house(self.house, found.house)
+        snapshot.restore_house(self.house, found.house, self.market.catalog)
         try:
             self.views.restore(found.views)
             for name, part in self.snapshot_parts.items():

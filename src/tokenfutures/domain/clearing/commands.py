@@ -3,6 +3,10 @@
 Like the trading commands (``domain/commands.py``) each is immutable and carries its own
 ``ts``. Amounts are integer minor units, prices integer ticks, index values integer
 micro-units (USD x 10^-6).
+
+``ListContract`` carries everything the new contract month needs (its dates, the core's
+trading rules, the clearing terms), worked out at the edge from the products file and the
+trading calendar: the domain reads neither.
 """
 
 from __future__ import annotations
@@ -11,7 +15,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from tokenfutures.domain.clearing.accounts import AccountStatus
-from tokenfutures.domain.values import Micros, MinorUnits, Ticks
+from tokenfutures.domain.clearing.terms import ContractTerms
+from tokenfutures.domain.listing import ListedContract
+from tokenfutures.domain.rules import InstrumentRules
+from tokenfutures.domain.values import Micros, MinorUnits, Phase, Ticks
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +89,26 @@ class FinalSettlement:
     fixings: tuple[int, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class ListContract:
+    """List one more contract month, in ``phase``, at its product's reference price."""
+
+    ts: Micros
+    contract: ListedContract
+    rules: InstrumentRules
+    terms: ContractTerms
+    phase: Phase = Phase.CLOSED
+
+    def __post_init__(self) -> None:
+        symbol = self.contract.symbol
+        if self.rules.symbol != symbol or self.terms.symbol != symbol:
+            raise ValueError(f"{symbol}: the rules or terms given are another contract's")
+
+    @property
+    def symbol(self) -> str:
+        return self.contract.symbol
+
+
 ClearingCommand = (
     Withdraw
     | AddMember
@@ -91,4 +118,5 @@ ClearingCommand = (
     | EndOfDay
     | MarginCallDeadline
     | FinalSettlement
+    | ListContract
 )

@@ -219,3 +219,19 @@ class ContractSettled(ClearingEvent):
     symbol: str
     price: Ticks
     open_interest: int
+
+
+@dataclass(frozen=True, slots=True)
+class ContractListed(ClearingEvent):
+    """A contract month listed: its dates, the phase it starts in, its reference price
+    (``price``, the product's until a fixing or an end of day sets another) and limits."""
+
+    ts: Micros
+    symbol: str
+    product: str
+    first_trading_day: date
+    last_trading_day: date
+    phase: str
+    price: Ticks
+    lower_limit: Ticks
+    upper_limit: Ticks

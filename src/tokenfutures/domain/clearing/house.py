@@ -8,7 +8,8 @@ deterministic: time comes from the commands, refusals are ``CommandRejected`` ev
 change nothing, and a broken invariant raises.
 
 The day's work is split: ``end_of_day.py`` settles a trading day, ``defaults.py`` liquidates
-and runs the default waterfall, ``pretrade.py`` holds the order checks.
+and runs the default waterfall, ``pretrade.py`` holds the order checks, ``listings.py`` lists
+contract months after the start (the roll onto the next month).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from datetime import date
 from functools import partial
 from typing import Any
 
-from tokenfutures.domain.clearing import defaults, end_of_day, membership, pretrade
+from tokenfutures.domain.clearing import defaults, end_of_day, listings, membership, pretrade
 from tokenfutures.domain.clearing.accounts import Accounts, AccountStatus
 from tokenfutures.domain.clearing.commands import (
     AddMember,
@@ -27,6 +28,7 @@ from tokenfutures.domain.clearing.commands import (
     EndOfDay,
     FinalSettlement,
     FundHouseCapital,
+    ListContract,
     MarginCallDeadline,
     OpenAccount,
     SetAccountStatus,
@@ -64,6 +66,7 @@ from tokenfutures.domain.events import (
 from tokenfutures.domain.exchange import Exchange
 from tokenfutures.domain.exchange import command_name as trading_command_name
 from tokenfutures.domain.invariants import InvariantViolation
+from tokenfutures.domain.listing import ListedContract
 from tokenfutures.domain.rejects import CancelReason, RejectReason
 from tokenfutures.domain.validation import Problem
 from tokenfutures.domain.values import Phase, Side
@@ -79,6 +82,7 @@ _COMMAND_NAMES: dict[type, str] = {
     EndOfDay: "end_of_day",
     MarginCallDeadline: "margin_call_deadline",
     FinalSettlement: "final_settlement",
+    ListContract: "list_contract",
 }
 
 
@@ -96,16 +100,20 @@ class TradingDay:
         self.closed_at: dict[str, int] = {}
         self.opened: dict[tuple[str, str], int] = {}  # (group, symbol) -> lots opened today
         self.trades: dict[str, list[StatementTrade]] = {}
+        self.listed: list[str] = []  # contracts listed today: no end of day has settled them
 
     def state(self) -> tuple[object, ...]:
         """Everything of the day that changes later results (settlement, marks, caps)."""
-        return (
+        state: tuple[object, ...] = (
             tuple(sorted((s, tuple(p)) for s, p in self.prints.items())),
             tuple(sorted(self.last_price.items())),
             tuple(sorted(self.closed_at.items())),
             tuple(sorted(self.opened.items())),
             tuple(sorted((a, tuple(t)) for a, t in self.trades.items())),
         )
+        if self.listed:  # only then: a day without listings hashes as it always has
+            state += (tuple(self.listed),)
+        return state
 
 
 class ClearingHouse:
@@ -136,6 +144,7 @@ class ClearingHouse:
         self.margin_calls: dict[str, MarginCallIssued] = {}
         self.contributions: dict[str, int] = {}  # guaranty-fund contribution of each member
         self.delisted: set[str] = set()
+        self.listings: dict[str, ListedContract] = {}  # listed after the start, in order
         self.reduce_only: dict[int, str] = {}  # order id -> account
         self.last_end_of_day: date | None = None
         self.statements: dict[tuple[str, date], Statement] = {}
@@ -155,6 +164,7 @@ class ClearingHouse:
             EndOfDay: self._end_of_day,
             MarginCallDeadline: self._margin_call_deadline,
             FinalSettlement: self._final_settlement,
+            ListContract: partial(listings.list_contract, self),
         }
 
     # --- the pipeline ----------------------------------------------------------------------
@@ -436,7 +446,7 @@ class ClearingHouse:
             for symbol in self.positions.symbols()
             for account in self.positions.accounts_in(symbol)
         )
-        state = (
+        state: tuple[object, ...] = (
             self.exchange.state_hash(),
             tuple(sorted((repr(k), v) for k, v in self.ledger.balances().items())),
             positions,
@@ -454,6 +464,8 @@ class ClearingHouse:
             tuple(sorted(self.closing_balances.items())),
             self.statement_mark,
         )
+        if self.listings:  # only then: a market without listings hashes as it always has
+            state += (tuple(self.listings),)
         return hashlib.sha256(repr(state).encode()).hexdigest()
 
 
