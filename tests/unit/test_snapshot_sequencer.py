@@ -409,3 +409,17 @@ async def _run(live: Sequencer, commands: list[dict[str, Any]]) -> list[Outcome]
         return await submit_all(live, commands)
     finally:
         await live.stop()
+
+
+def test_commands_after_a_stop_are_refused_not_left_waiting(tmp_path: Path) -> None:
+    live, _ = sequencer(tmp_path / "x.db", snapshot_every=None)
+
+    async def go() -> None:
+        live.start()
+        await submit_all(live, setup())
+        await live.stop()
+        with pytest.raises(SequencerStopped):
+            await asyncio.wait_for(live.submit({"type": "add_member", "member": "Z"}), 2)
+
+    asyncio.run(go())
+    live.journal.close()

@@ -177,6 +177,8 @@ def create_app(
         try:
             yield
         finally:
+            for timer in app.state.__dict__.get("deadman", {}).values():
+                timer.cancel()  # dead-man switches armed by cancel-all-after
             if roller is not None:
                 roller.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -252,12 +252,17 @@ class Sequencer:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="sequencer")
 
     async def stop(self) -> None:
+        """Stop sequencing: commands submitted from now on, those waiting and those of the
+        batch being written get ``SequencerStopped`` (a command already written is in the
+        journal: a retry with its client order id finds it after the restart)."""
+        self._stopped = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        self._stopped = True
+        if self._queue is not None:
+            _refuse_waiting(self._queue, "the sequencer stopped")
         if self._snapshot_task is not None:  # a snapshot being written is finished
             await self._snapshot_task
             self._snapshot_task = None
@@ -266,7 +271,7 @@ class Sequencer:
 
     async def submit(self, command: dict[str, Any]) -> Outcome:
         """Sequence one command; resolves once it is durable and applied."""
-        if self._failure is not None or self._queue is None:
+        if self._failure is not None or self._queue is None or self._stopped:
             raise SequencerStopped("the sequencer is not running") from self._failure
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         await self._queue.put((command, future))
@@ -281,14 +286,13 @@ class Sequencer:
                 batch.append(queue.get_nowait())
             try:
                 await self._process(batch)
+            except asyncio.CancelledError:  # stopped while the batch was being written
+                _refuse(batch, "the sequencer stopped")
+                raise
             except Exception as error:  # the journal failed: stop, acknowledge nothing more
                 self._failure = error
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(SequencerStopped(f"journal write failed: {error}"))
-                while not queue.empty():
-                    _, future = queue.get_nowait()
-                    future.set_exception(SequencerStopped("the sequencer stopped"))
+                _refuse(batch, f"journal write failed: {error}")
+                _refuse_waiting(queue, "the sequencer stopped")
                 return
 
     async def _process(self, batch: list[tuple[dict[str, Any], asyncio.Future[Outcome]]]) -> None:
@@ -350,3 +354,17 @@ class Sequencer:
             refusal = CommandError(RejectReason.MALFORMED_COMMAND, None, f"not JSON: {error}")
             return "", None, refusal_json(stamped, refusal)
         return line, command, None
+
+
+Waiting = tuple[dict[str, Any], "asyncio.Future[Outcome]"]
+
+
+def _refuse(batch: list[Waiting], why: str) -> None:
+    for _, future in batch:
+        if not future.done():
+            future.set_exception(SequencerStopped(why))
+
+
+def _refuse_waiting(queue: asyncio.Queue[Waiting], why: str) -> None:
+    while not queue.empty():
+        _refuse([queue.get_nowait()], why)
